@@ -112,7 +112,7 @@ def test_unknown_cluster_group():
 
 
 def test_empty_cluster_groups():
-    hv, groups, _ = inventory([3])
+    hv, groups, dummy = inventory([3])
     assert "nats_server_cluster_groups must list" in compute_topology(hv, groups, [], DEFAULTS)["errors"][0]
 
 
