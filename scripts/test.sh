@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite. `scripts/test.sh` runs every stage; `scripts/test.sh unit lint` runs some.
+# Every stage runs even when an earlier one failed; the exit code is non-zero if any failed.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+scripts/setup.sh || exit 1
+export PATH="$ROOT/.venv/bin:$PATH"
+export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+export ANSIBLE_COLLECTIONS_PATH="$ROOT/.cache/collections"
+export PYTHONPATH="$ROOT/.cache/collections${PYTHONPATH:+:$PYTHONPATH}"
+
+ALL_STAGES=(unit integration molecule-default molecule-supercluster lint sanity changelog)
+stages=("$@")
+[ "${#stages[@]}" -eq 0 ] && stages=("${ALL_STAGES[@]}")
+
+run_stage() {
+  case "$1" in
+    unit)        python -m pytest -q -p no:cacheprovider tests/unit ;;
+    integration) python -m pytest -q -p no:cacheprovider tests/integration ;;
+    molecule-*)  scripts/molecule.sh "${1#molecule-}" ;;
+    lint)        ansible-lint --offline ;;
+    sanity)      scripts/sanity.sh sanity ;;
+    changelog)   antsibull-changelog lint ;;
+    *) echo "unknown stage $1 (known: ${ALL_STAGES[*]})" >&2; return 2 ;;
+  esac
+}
+
+passed=0; failed=0; report=()
+for stage in "${stages[@]}"; do
+  echo "=== stage: $stage ==="
+  start=$SECONDS
+  if run_stage "$stage"; then
+    passed=$((passed + 1)); report+=("PASS  $stage  $((SECONDS - start))s")
+  else
+    failed=$((failed + 1)); report+=("FAIL  $stage  $((SECONDS - start))s")
+  fi
+done
+echo "=== summary ==="
+printf '%s\n' "${report[@]}"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
