@@ -1,0 +1,128 @@
+"""Each preflight error of the server role: the play fails with a message naming the host, group or
+variable, before any host is contacted (the inventory's hosts point at containers that do not exist,
+so any task that reached a host would show up as unreachable rather than as the preflight failure)."""
+import json
+import os
+import subprocess
+import textwrap
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def run_site(tmp_path, inventory, extra_vars=None):
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(textwrap.dedent(inventory))
+    cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", str(inv),
+           os.path.join(ROOT, "playbooks", "site.yml")]
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    # Nothing was contacted, nothing changed.
+    assert "UNREACHABLE" not in out, out
+    for line in out.splitlines():
+        if ": ok=" in line:
+            assert "changed=0" in line and "unreachable=0" in line, line
+    return " ".join(out.split())
+
+
+HEAD = """
+all:
+  vars:
+    ansible_connection: community.docker.docker
+    ansible_host: natsops-preflight-does-not-exist-{{ inventory_hostname }}
+  children:
+    nats:
+      vars:
+        nats_server_cluster_groups: %s
+      children:
+"""
+
+
+def clusters(*sizes, extra=""):
+    body = ""
+    for i, size in enumerate(sizes, start=1):
+        body += "        c%d:\n          hosts:\n" % i
+        for n in range(1, size + 1):
+            body += "            c%d-n%d: {}\n" % (i, n)
+    return body + extra
+
+
+def names(count):
+    return "[" + ", ".join("c%d" % i for i in range(1, count + 1)) + "]"
+
+
+def test_host_in_two_cluster_groups(tmp_path):
+    inv = HEAD % names(2) + clusters(3, 3) + "        c2x:\n          hosts:\n            c1-n1: {}\n"
+    out = run_site(tmp_path, inv, {"nats_server_cluster_groups": ["c1", "c2", "c2x"],
+                                   "nats_server_allow_small_clusters": True})
+    assert "host 'c1-n1' is in several cluster groups (c1, c2x)" in out
+
+
+def test_host_in_no_cluster_group(tmp_path):
+    inv = HEAD % names(2) + clusters(3, 3) + "        loose:\n          hosts:\n            stray-1: {}\n"
+    out = run_site(tmp_path, inv)
+    assert "host 'stray-1' is in group 'nats' but in none of the cluster groups" in out
+
+
+def test_duplicate_cluster_names(tmp_path):
+    inv = HEAD % names(2) + clusters(3, 3)
+    inv = inv.replace("        c2:\n", "        c2:\n          vars: {nats_server_cluster_name: c1}\n")
+    out = run_site(tmp_path, inv)
+    assert "cluster name 'c1' is used by groups 'c1' and 'c2'" in out
+
+
+def test_duplicate_server_names(tmp_path):
+    inv = (HEAD % names(2) + clusters(3, 3)).replace("c2-n3: {}", "c2-n3: {nats_server_name: c1-n1}")
+    out = run_site(tmp_path, inv)
+    assert "server name 'c1-n1' is used by hosts 'c1-n1' and 'c2-n3'" in out
+
+
+@pytest.mark.parametrize("size", [1, 2, 4])
+def test_small_or_even_jetstream_cluster(tmp_path, size):
+    out = run_site(tmp_path, HEAD % names(2) + clusters(size, 3))
+    assert "cluster 'c1' (group 'c1') has %d node(s)" % size in out
+    assert "nats_server_allow_small_clusters: true" in out
+
+
+def test_gateways_need_two_clusters(tmp_path):
+    out = run_site(tmp_path, HEAD % names(1) + clusters(3), {"nats_server_gateways_enabled": True})
+    assert "gateways join at least two clusters" in out
+
+
+def test_invalid_port(tmp_path):
+    inv = (HEAD % names(2) + clusters(3, 3)).replace("c1-n2: {}", "c1-n2: {nats_server_cluster_port: 70000}")
+    out = run_site(tmp_path, inv)
+    assert "host 'c1-n2': nats_server_cluster_port is '70000'; it must be an integer from 1 to 65535" in out
+
+
+def test_clashing_ports(tmp_path):
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {"nats_server_http_port": 4222})
+    assert "nats_server_client_port and nats_server_http_port are both 4222" in out
+
+
+def test_unknown_cluster_group(tmp_path):
+    out = run_site(tmp_path, HEAD % "[c1, c2, c9]" + clusters(3, 3))
+    assert "nats_server_cluster_groups names group 'c9', which is not in the inventory" in out
+
+
+def test_no_cluster_groups(tmp_path):
+    out = run_site(tmp_path, HEAD % "[]" + clusters(3, 3))
+    assert "nats_server_cluster_groups must list the inventory groups" in out
+
+
+def test_differing_domains(tmp_path):
+    inv = (HEAD % names(2) + clusters(3, 3)).replace("c2-n1: {}", "c2-n1: {nats_server_jetstream_domain: hub}")
+    out = run_site(tmp_path, inv)
+    assert "nats_server_jetstream_domain differs between nodes" in out
+
+
+def test_lame_duck_too_short(tmp_path):
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {"nats_server_lame_duck_duration": "10s"})
+    assert "nats_server_lame_duck_duration must be at least 30s (is '10s')" in out
