@@ -1,0 +1,678 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, natsops maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Streams, consumers, KV buckets and object stores: option specs, validation, normalisation,
+diffing, immutable-field rules and the read -> compare -> apply cycle shared by the modules."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import copy
+import re
+
+from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
+    JetStreamAPIError, format_duration, parse_duration, parse_size, subject_overlaps)
+
+NAME_RE = re.compile(r'^[^.*>/\\\s]{1,255}$')
+BUCKET_RE = re.compile(r'^[a-zA-Z0-9_-]+$')
+
+
+class ValidationError(Exception):
+    pass
+
+
+# (option, wire field, kind, extra) -- kind: str, int, bool, enum, size, duration, list, dict, raw
+STREAM_FIELDS = [
+    ('subjects', 'subjects', 'list', None),
+    ('description', 'description', 'str', None),
+    ('retention', 'retention', 'enum', ['limits', 'interest', 'workqueue']),
+    ('max_consumers', 'max_consumers', 'int', None),
+    ('max_msgs', 'max_msgs', 'int', None),
+    ('max_bytes', 'max_bytes', 'size', None),
+    ('max_age', 'max_age', 'duration', None),
+    ('max_msgs_per_subject', 'max_msgs_per_subject', 'int', None),
+    ('max_msg_size', 'max_msg_size', 'size', None),
+    ('discard', 'discard', 'enum', ['old', 'new']),
+    ('discard_new_per_subject', 'discard_new_per_subject', 'bool', None),
+    ('storage', 'storage', 'enum', ['file', 'memory']),
+    ('replicas', 'num_replicas', 'int', None),
+    ('no_ack', 'no_ack', 'bool', None),
+    ('duplicate_window', 'duplicate_window', 'duration', None),
+    ('placement', 'placement', 'dict', None),
+    ('mirror', 'mirror', 'dict', None),
+    ('sources', 'sources', 'list', None),
+    ('compression', 'compression', 'enum', ['none', 's2']),
+    ('first_seq', 'first_seq', 'int', None),
+    ('subject_transform', 'subject_transform', 'dict', None),
+    ('republish', 'republish', 'dict', None),
+    ('allow_direct', 'allow_direct', 'bool', None),
+    ('mirror_direct', 'mirror_direct', 'bool', None),
+    ('allow_rollup', 'allow_rollup_hdrs', 'bool', None),
+    ('deny_delete', 'deny_delete', 'bool', None),
+    ('deny_purge', 'deny_purge', 'bool', None),
+    ('sealed', 'sealed', 'bool', None),
+    ('consumer_limits', 'consumer_limits', 'dict', None),
+    ('metadata', 'metadata', 'dict', None),
+    ('allow_msg_ttl', 'allow_msg_ttl', 'bool', None),
+    ('subject_delete_marker_ttl', 'subject_delete_marker_ttl', 'duration', None),
+    ('allow_msg_counter', 'allow_msg_counter', 'bool', None),
+    ('allow_atomic', 'allow_atomic', 'bool', None),
+    ('allow_msg_schedules', 'allow_msg_schedules', 'bool', None),
+    ('persist_mode', 'persist_mode', 'enum', ['default', 'async']),
+]
+
+CONSUMER_FIELDS = [
+    ('description', 'description', 'str', None),
+    ('deliver_policy', 'deliver_policy', 'enum',
+     ['all', 'last', 'new', 'by_start_sequence', 'by_start_time', 'last_per_subject']),
+    ('opt_start_seq', 'opt_start_seq', 'int', None),
+    ('opt_start_time', 'opt_start_time', 'str', None),
+    ('ack_policy', 'ack_policy', 'enum', ['none', 'all', 'explicit']),
+    ('ack_wait', 'ack_wait', 'duration', None),
+    ('max_deliver', 'max_deliver', 'int', None),
+    ('backoff', 'backoff', 'durations', None),
+    ('filter_subject', 'filter_subject', 'str', None),
+    ('filter_subjects', 'filter_subjects', 'list', None),
+    ('replay_policy', 'replay_policy', 'enum', ['instant', 'original']),
+    ('rate_limit_bps', 'rate_limit_bps', 'int', None),
+    ('sample_freq', 'sample_freq', 'str', None),
+    ('max_waiting', 'max_waiting', 'int', None),
+    ('max_ack_pending', 'max_ack_pending', 'int', None),
+    ('flow_control', 'flow_control', 'bool', None),
+    ('headers_only', 'headers_only', 'bool', None),
+    ('max_batch', 'max_batch', 'int', None),
+    ('max_expires', 'max_expires', 'duration', None),
+    ('max_bytes', 'max_bytes', 'size', None),
+    ('deliver_subject', 'deliver_subject', 'str', None),
+    ('deliver_group', 'deliver_group', 'str', None),
+    ('idle_heartbeat', 'idle_heartbeat', 'duration', None),
+    ('inactive_threshold', 'inactive_threshold', 'duration', None),
+    ('replicas', 'num_replicas', 'int', None),
+    ('mem_storage', 'mem_storage', 'bool', None),
+    ('metadata', 'metadata', 'dict', None),
+    ('priority_policy', 'priority_policy', 'enum', ['none', 'overflow', 'pinned_client', 'prioritized']),
+    ('priority_groups', 'priority_groups', 'list', None),
+    ('priority_timeout', 'priority_timeout', 'duration', None),
+]
+
+# Fields a server older than this version does not know (2.11+ rejects unknown fields).
+MIN_VERSION = {
+    'allow_msg_ttl': (2, 11, 0), 'subject_delete_marker_ttl': (2, 11, 0),
+    'allow_msg_counter': (2, 12, 0), 'allow_atomic': (2, 12, 0), 'allow_msg_schedules': (2, 12, 0),
+    'persist_mode': (2, 12, 0), 'priority_policy': (2, 11, 0), 'priority_groups': (2, 11, 0),
+    'priority_timeout': (2, 11, 0),
+}
+
+DURATION_FIELDS = set(w for _o, w, k, _e in STREAM_FIELDS + CONSUMER_FIELDS if k == 'duration')
+
+
+def field_options(fields, skip=()):
+    """AnsibleModule argument spec for a field table."""
+    spec = {}
+    for option, _wire, kind, extra in fields:
+        if option in skip:
+            continue
+        if kind == 'enum':
+            spec[option] = dict(type='str', choices=extra)
+        elif kind in ('size', 'duration'):
+            spec[option] = dict(type='raw')
+        elif kind == 'durations':
+            spec[option] = dict(type='list', elements='raw')
+        elif kind == 'list':
+            spec[option] = dict(type='list', elements='raw' if option in ('sources', 'priority_groups') else 'str')
+        else:
+            spec[option] = dict(type=kind)
+    return spec
+
+
+def _clean(value):
+    """Drop empty/zero/None members recursively, so {} / [] / "" / 0 / false all mean 'unset'."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            v = _clean(v)
+            if v in (None, '', 0, False, [], {}):
+                continue
+            out[k] = v
+        return out
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _nested_durations(value, field):
+    """Convert the duration members of nested option dicts (consumer_limits, sources[].opt_start_time stays)."""
+    if field == 'consumer_limits' and isinstance(value, dict):
+        value = dict(value)
+        if value.get('inactive_threshold') is not None:
+            value['inactive_threshold'] = parse_duration(value['inactive_threshold'], 'consumer_limits.inactive_threshold')
+        return value
+    return value
+
+
+def _check_source(src, field):
+    if not isinstance(src, dict) or not src.get('name'):
+        raise ValidationError('%s: every entry needs a name (the origin stream), got %r' % (field, src))
+    allowed = {'name', 'opt_start_seq', 'opt_start_time', 'filter_subject', 'subject_transforms', 'external', 'domain'}
+    unknown = sorted(set(src) - allowed)
+    if unknown:
+        raise ValidationError('%s: unknown key(s) %s; allowed: %s' % (field, ', '.join(unknown), ', '.join(sorted(allowed))))
+    src = dict(src)
+    if src.get('domain'):
+        src['external'] = {'api': '$JS.%s.API' % src.pop('domain')}
+    else:
+        src.pop('domain', None)
+    return src
+
+
+def build_desired(fields, params):
+    """Module params -> {wire_field: value} for every option the user set. Raises ValidationError."""
+    desired = {}
+    for option, wire, kind, extra in fields:
+        value = params.get(option)
+        if value is None:
+            continue
+        try:
+            if kind == 'size':
+                value = parse_size(value, option)
+            elif kind == 'duration':
+                value = parse_duration(value, option)
+            elif kind == 'durations':
+                value = [parse_duration(v, '%s[%d]' % (option, i)) for i, v in enumerate(value)]
+            elif kind == 'int' and isinstance(value, int) and value < -1:
+                raise ValueError('%s: %d is not allowed; use -1 for unlimited or a value of 0 or more' % (option, value))
+        except ValueError as exc:
+            raise ValidationError(str(exc))
+        if option == 'placement':
+            unknown = sorted(set(value) - {'cluster', 'tags', 'preferred'})
+            if unknown:
+                raise ValidationError('placement: unknown key(s) %s; allowed: cluster, tags, preferred' % ', '.join(unknown))
+        if option == 'mirror':
+            value = _check_source(value, 'mirror')
+        if option == 'sources':
+            value = [_check_source(s, 'sources[%d]' % i) for i, s in enumerate(value)]
+        if option in ('subject_transform', 'republish'):
+            unknown = sorted(set(value) - ({'src', 'dest'} | ({'headers_only'} if option == 'republish' else set())))
+            if unknown or not value.get('dest'):
+                raise ValidationError('%s: needs src and dest (got %r)' % (option, value))
+        if option == 'consumer_limits':
+            unknown = sorted(set(value) - {'inactive_threshold', 'max_ack_pending'})
+            if unknown:
+                raise ValidationError('consumer_limits: unknown key(s) %s; allowed: inactive_threshold, max_ack_pending'
+                                      % ', '.join(unknown))
+            value = _nested_durations(value, option)
+        if option == 'metadata':
+            value = dict((str(k), str(v)) for k, v in value.items())
+            bad = [k for k in value if k.startswith('_nats.')]
+            if bad:
+                raise ValidationError('metadata: keys starting with _nats. belong to the server (%s)' % ', '.join(bad))
+        if option == 'replicas' and not 1 <= value <= 5:
+            if fields is CONSUMER_FIELDS and value == 0:
+                pass
+            else:
+                raise ValidationError('replicas: %d is not allowed; JetStream supports 1 to 5 replicas' % value)
+        desired[wire] = value
+    return desired
+
+
+def normalise(config):
+    """Server config -> comparable form: server-owned metadata dropped, empty values removed."""
+    cfg = copy.deepcopy(config or {})
+    meta = dict((k, v) for k, v in (cfg.get('metadata') or {}).items() if not k.startswith('_nats.'))
+    cfg['metadata'] = meta
+    return _clean(cfg)
+
+
+def diff_fields(current, desired):
+    """Managed fields whose normalised values differ: {field: (current, desired)}."""
+    cur = normalise(current)
+    want = _clean(copy.deepcopy(desired))
+    changes = {}
+    for field, value in desired.items():
+        a = cur.get(field)
+        b = want.get(field)
+        if field in ('subjects', 'filter_subjects') and a is not None and b is not None:
+            if sorted(a) == sorted(b):
+                continue
+        if a != b:
+            changes[field] = (current.get(field) if current else None, value)
+    return changes
+
+
+def display(config):
+    """Readable form for diffs: durations as 1h/30s, server metadata hidden."""
+    out = {}
+    for k, v in sorted(normalise(config).items()):
+        if k in DURATION_FIELDS and isinstance(v, int):
+            v = format_duration(v)
+        elif k == 'backoff' and isinstance(v, list):
+            v = [format_duration(x) for x in v]
+        out[k] = v
+    return out
+
+
+def check_versions(desired, version, what):
+    for field, minimum in MIN_VERSION.items():
+        if field in desired and _clean(desired[field]) not in (None, '', 0, False, [], {}) and version < minimum:
+            raise ValidationError('%s: %s needs nats-server %s or later; the connected server runs %s'
+                                  % (what, field, '.'.join(str(x) for x in minimum), '.'.join(str(x) for x in version)))
+    placement = desired.get('placement') or {}
+    if placement.get('preferred') and version < (2, 11, 0):
+        raise ValidationError('%s: placement.preferred needs nats-server 2.11 or later' % what)
+
+
+def strip_for_server(config):
+    """A config read from the server, ready to be sent back: response-only metadata removed."""
+    cfg = copy.deepcopy(config)
+    if 'metadata' in cfg:
+        cfg['metadata'] = dict((k, v) for k, v in (cfg.get('metadata') or {}).items() if not k.startswith('_nats.'))
+        if not cfg['metadata']:
+            del cfg['metadata']
+    return cfg
+
+
+# ---------------------------------------------------------------------------------------------
+# Immutable rules
+# ---------------------------------------------------------------------------------------------
+
+def stream_immutable_changes(current, desired, version):
+    """[(field, current, desired, why)] for changes JetStream cannot make in place."""
+    out = []
+
+    def cur(field, default=None):
+        return current.get(field, default)
+
+    def changed(field, default=None):
+        return field in desired and _clean(desired[field]) != _clean(cur(field, default))
+
+    if changed('storage', 'file'):
+        out.append(('storage', cur('storage', 'file'), desired['storage'], 'the storage type of a stream cannot change'))
+    if changed('retention', 'limits') and 'workqueue' in (cur('retention', 'limits'), desired['retention']):
+        out.append(('retention', cur('retention', 'limits'), desired['retention'],
+                    'retention cannot change to or from workqueue'))
+    for field in ('sealed', 'deny_delete', 'deny_purge', 'allow_msg_ttl', 'allow_msg_schedules'):
+        if cur(field) and field in desired and not desired[field]:
+            out.append((field, True, False, '%s cannot be turned off once set' % field))
+    if changed('allow_msg_counter', False):
+        out.append(('allow_msg_counter', cur('allow_msg_counter', False), desired['allow_msg_counter'],
+                    'allow_msg_counter cannot change'))
+    if changed('persist_mode', 'default') and _clean(cur('persist_mode')) != _clean(desired.get('persist_mode') or 'default'):
+        out.append(('persist_mode', cur('persist_mode', 'default'), desired['persist_mode'], 'persist_mode cannot change'))
+    if 'mirror' in desired:
+        a, b = _clean(cur('mirror')), _clean(desired['mirror'])
+        if a != b and not (not b and version >= (2, 12, 0)):
+            out.append(('mirror', cur('mirror'), desired['mirror'],
+                        'the mirror of a stream cannot change (removing it, a promotion, needs nats-server 2.12+)'))
+    if changed('max_consumers', -1) and version < (2, 12, 5):
+        out.append(('max_consumers', cur('max_consumers'), desired['max_consumers'],
+                    'max_consumers can only change on nats-server 2.12.5 or later'))
+    return out
+
+
+def consumer_immutable_changes(current, desired):
+    out = []
+    defaults = {'deliver_policy': 'all', 'ack_policy': 'none', 'replay_policy': 'instant', 'opt_start_seq': 0,
+                'opt_start_time': None, 'idle_heartbeat': 0, 'flow_control': False, 'mem_storage': False}
+    for field, default in defaults.items():
+        if field in desired and _clean(desired[field]) != _clean(current.get(field, default)):
+            out.append((field, current.get(field, default), desired[field], '%s of a consumer cannot change' % field))
+    if 'max_waiting' in desired and not current.get('deliver_subject') \
+            and desired['max_waiting'] != current.get('max_waiting', 512):
+        out.append(('max_waiting', current.get('max_waiting'), desired['max_waiting'],
+                    'max_waiting of a pull consumer cannot change'))
+    if 'deliver_subject' in desired and bool(desired['deliver_subject']) != bool(current.get('deliver_subject')):
+        out.append(('deliver_subject', current.get('deliver_subject') or '', desired['deliver_subject'] or '',
+                    'a consumer cannot switch between pull and push'))
+    return out
+
+
+def immutable_message(kind, name, changes):
+    parts = ['%s: %r -> %r (%s)' % (f, _show(f, a), _show(f, b), why) for f, a, b, why in changes]
+    return ('%s %s cannot be updated in place: %s. Set recreate: true to delete and recreate it (its data and state '
+            'are lost).' % (kind, name, '; '.join(parts)))
+
+
+def _show(field, value):
+    if field in DURATION_FIELDS and isinstance(value, int):
+        return format_duration(value)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Resources: read -> compare -> apply
+# ---------------------------------------------------------------------------------------------
+
+class Result(object):
+    def __init__(self, kind, name):
+        self.kind = kind
+        self.name = name
+        self.action = 'unchanged'   # created | updated | recreated | moved | deleted | unchanged | absent
+        self.changed = False
+        self.before = {}
+        self.after = {}
+        self.changes = []
+        self.info = None
+        self.warnings = []
+
+    def as_dict(self):
+        return {'kind': self.kind, 'name': self.name, 'action': self.action, 'changed': self.changed,
+                'changes': self.changes}
+
+
+class StreamResource(object):
+    kind = 'stream'
+
+    def __init__(self, client, name):
+        if not NAME_RE.match(name or ''):
+            raise ValidationError("name: %r is not a valid stream name (1-255 characters, no '.', '*', '>', "
+                                  "'/', '\\\\' or whitespace)" % name)
+        self.client = client
+        self.name = name
+        self._info = None
+        self._loaded = False
+
+    # -- reading --------------------------------------------------------------------------------
+    def info(self, refresh=False):
+        if self._loaded and not refresh:
+            return self._info
+        try:
+            self._info = self.client.api('STREAM.INFO.%s' % self.name)
+        except JetStreamAPIError as exc:
+            if exc.err_code == 10059 or exc.code == 404:
+                self._info = None
+            else:
+                raise
+        self._loaded = True
+        return self._info
+
+    def config(self):
+        info = self.info()
+        return (info or {}).get('config') or {}
+
+    # -- validation against the live system -----------------------------------------------------
+    def validate(self, desired, creating):
+        version = self.client.server_version()
+        check_versions(desired, version, 'stream %s' % self.name)
+        replicas = desired.get('num_replicas')
+        if replicas and replicas > 1:
+            sinfo = self.client.server_info()
+            if not sinfo.get('cluster'):
+                raise ValidationError('replicas: %d needs a clustered JetStream; the connected server %s is not in a '
+                                      'cluster' % (replicas, sinfo.get('server_name', '')))
+            placement_cluster = (desired.get('placement') or {}).get('cluster')
+            if not placement_cluster or placement_cluster == sinfo.get('cluster'):
+                size = len(set(sinfo.get('connect_urls') or [])) or None
+                if size and replicas > size:
+                    raise ValidationError('replicas: %d is more than the %d servers of cluster %s'
+                                          % (replicas, size, sinfo.get('cluster')))
+        subjects = desired.get('subjects')
+        if subjects:
+            for other in self.client.paged('STREAM.LIST', 'streams'):
+                ocfg = other.get('config') or {}
+                if ocfg.get('name') == self.name:
+                    continue
+                for mine in subjects:
+                    for theirs in ocfg.get('subjects') or []:
+                        if subject_overlaps(mine, theirs):
+                            raise ValidationError('subjects: %r overlaps %r of stream %s; a subject can belong to '
+                                                  'one stream only' % (mine, theirs, ocfg.get('name')))
+
+    # -- planning and applying ------------------------------------------------------------------
+    def ensure(self, desired, state='present', recreate=False, check_mode=False, create_defaults=None):
+        res = Result(self.kind, self.name)
+        current = self.info()
+        cur_cfg = (current or {}).get('config') or {}
+        res.before = display(cur_cfg) if current else {}
+        if state == 'absent':
+            if current:
+                res.action, res.changed = 'deleted', True
+                res.after = {}
+                res.changes = ['delete (%d messages)' % ((current.get('state') or {}).get('messages', 0))]
+                if not check_mode:
+                    self.client.api('STREAM.DELETE.%s' % self.name)
+            else:
+                res.action = 'absent'
+            return res
+
+        if not current:
+            body = dict(create_defaults or {})
+            body.update(desired)
+            body['name'] = self.name
+            self.validate(body, creating=True)
+            res.action, res.changed = 'created', True
+            res.after = display(body)
+            res.changes = sorted(desired)
+            if not check_mode:
+                res.info = self.client.api('STREAM.CREATE.%s' % self.name, body)
+                res.after = display(res.info.get('config') or body)
+            return res
+
+        changes = diff_fields(cur_cfg, desired)
+        changes.pop('first_seq', None)   # only meaningful when the stream is created
+        if not changes:
+            res.after = res.before
+            res.info = current
+            return res
+        version = self.client.server_version()
+        immutable = stream_immutable_changes(cur_cfg, dict((k, desired[k]) for k in changes), version)
+        res.changes = sorted(changes)
+        if immutable:
+            if not recreate:
+                raise ValidationError(immutable_message('stream', self.name, immutable))
+            body = dict(create_defaults or {})
+            body.update(desired)
+            body['name'] = self.name
+            self.validate(body, creating=True)
+            res.action, res.changed = 'recreated', True
+            res.after = display(body)
+            res.warnings.append('stream %s recreated: %d messages deleted' % (
+                self.name, (current.get('state') or {}).get('messages', 0)))
+            if not check_mode:
+                self.client.api('STREAM.DELETE.%s' % self.name)
+                res.info = self.client.api('STREAM.CREATE.%s' % self.name, body)
+            return res
+        moving = 'placement' in changes and _clean(desired.get('placement'))
+        if moving and 'num_replicas' in changes:
+            raise ValidationError('stream %s: placement (%r -> %r) and replicas (%r -> %r) cannot change in one update; '
+                                  'JetStream moves a stream or rescales it, not both at once. Change replicas first, '
+                                  'then placement in a later run.' % (
+                                      self.name, cur_cfg.get('placement'), desired.get('placement'),
+                                      cur_cfg.get('num_replicas'), desired.get('num_replicas')))
+        body = strip_for_server(cur_cfg)
+        body.update(desired)
+        body.pop('first_seq', None) if not cur_cfg.get('first_seq') else None
+        self.validate(dict((k, desired[k]) for k in changes), creating=False)
+        res.action, res.changed = ('moved' if moving else 'updated'), True
+        res.after = display(body)
+        if not check_mode:
+            res.info = self.client.api('STREAM.UPDATE.%s' % self.name, body)
+            res.after = display(res.info.get('config') or body)
+        return res
+
+
+class ConsumerResource(object):
+    kind = 'consumer'
+
+    def __init__(self, client, stream, name):
+        for label, value in (('stream', stream), ('name', name)):
+            if not NAME_RE.match(value or ''):
+                raise ValidationError('%s: %r is not a valid name' % (label, value))
+        self.client = client
+        self.stream = stream
+        self.name = name
+
+    def info(self):
+        try:
+            return self.client.api('CONSUMER.INFO.%s.%s' % (self.stream, self.name))
+        except JetStreamAPIError as exc:
+            if exc.err_code in (10014, 10059) or exc.code == 404:
+                if exc.err_code == 10059:
+                    raise ValidationError('stream: %s does not exist; create it before its consumers' % self.stream)
+                return None
+            raise
+
+    def _send(self, config):
+        body = {'stream_name': self.stream, 'config': config}
+        return self.client.api('CONSUMER.CREATE.%s.%s' % (self.stream, self.name), body)
+
+    def ensure(self, desired, state='present', recreate=False, check_mode=False):
+        res = Result(self.kind, '%s/%s' % (self.stream, self.name))
+        current = self.info()
+        cur_cfg = (current or {}).get('config') or {}
+        res.before = display(cur_cfg) if current else {}
+        if state == 'absent':
+            if current:
+                res.action, res.changed = 'deleted', True
+                res.changes = ['delete']
+                if not check_mode:
+                    self.client.api('CONSUMER.DELETE.%s.%s' % (self.stream, self.name))
+            else:
+                res.action = 'absent'
+            return res
+        check_versions(desired, self.client.server_version(), 'consumer %s' % self.name)
+        if desired.get('filter_subject') and desired.get('filter_subjects'):
+            raise ValidationError('filter_subject and filter_subjects are mutually exclusive')
+        if desired.get('backoff') and desired.get('max_deliver') not in (None, -1) \
+                and len(desired['backoff']) > desired['max_deliver']:
+            raise ValidationError('backoff: %d entries, more than max_deliver (%d)'
+                                  % (len(desired['backoff']), desired['max_deliver']))
+        create = dict(desired)
+        create.setdefault('ack_policy', 'explicit')
+        create['durable_name'] = self.name
+        if not current:
+            res.action, res.changed = 'created', True
+            res.changes = sorted(desired)
+            res.after = display(create)
+            if not check_mode:
+                res.info = self._send(create)
+                res.after = display(res.info.get('config') or create)
+            return res
+        want = dict(desired)
+        want.setdefault('ack_policy', 'explicit')
+        changes = diff_fields(cur_cfg, want)
+        if not changes:
+            res.after = res.before
+            res.info = current
+            return res
+        res.changes = sorted(changes)
+        immutable = consumer_immutable_changes(cur_cfg, dict((k, want[k]) for k in changes))
+        if immutable:
+            if not recreate:
+                raise ValidationError(immutable_message('consumer', '%s/%s' % (self.stream, self.name), immutable))
+            res.action, res.changed = 'recreated', True
+            res.after = display(create)
+            if not check_mode:
+                self.client.api('CONSUMER.DELETE.%s.%s' % (self.stream, self.name))
+                res.info = self._send(create)
+            return res
+        body = strip_for_server(cur_cfg)
+        body.update(want)
+        res.action, res.changed = 'updated', True
+        res.after = display(body)
+        if not check_mode:
+            res.info = self._send(body)
+            res.after = display(res.info.get('config') or body)
+        return res
+
+
+# ---------------------------------------------------------------------------------------------
+# KV buckets and object stores: canonical streams as nats.go and the NATS CLI create them
+# ---------------------------------------------------------------------------------------------
+
+TWO_MINUTES = 120 * 1000 ** 3
+
+
+def kv_stream_config(bucket, p):
+    """(create config, managed update fields) of the KV_<bucket> stream for kv_bucket options."""
+    if not BUCKET_RE.match(bucket or ''):
+        raise ValidationError('bucket: %r is not a valid bucket name (letters, digits, - and _)' % bucket)
+    history = p.get('history')
+    if history is not None and not 1 <= history <= 64:
+        raise ValidationError('history: %d is not allowed; a KV bucket keeps 1 to 64 values per key' % history)
+    try:
+        ttl = parse_duration(p.get('ttl'), 'ttl')
+        max_bytes = parse_size(p.get('max_bytes'), 'max_bytes')
+        max_value_size = parse_size(p.get('max_value_size'), 'max_value_size')
+        marker_ttl = parse_duration(p.get('limit_marker_ttl'), 'limit_marker_ttl')
+    except ValueError as exc:
+        raise ValidationError(str(exc))
+    replicas = p.get('replicas')
+    if replicas is not None and not 1 <= replicas <= 5:
+        raise ValidationError('replicas: %d is not allowed; JetStream supports 1 to 5 replicas' % replicas)
+    managed = {}
+    if history is not None:
+        managed['max_msgs_per_subject'] = history
+    if ttl is not None:
+        managed['max_age'] = ttl
+        managed['duplicate_window'] = min(TWO_MINUTES, ttl) if ttl else TWO_MINUTES
+    if max_bytes is not None:
+        managed['max_bytes'] = max_bytes
+    if max_value_size is not None:
+        managed['max_msg_size'] = max_value_size
+    for option, wire in (('replicas', 'num_replicas'), ('storage', 'storage'), ('description', 'description'),
+                         ('placement', 'placement'), ('republish', 'republish')):
+        if p.get(option) is not None:
+            managed[wire] = p[option]
+    if p.get('compression') is not None:
+        managed['compression'] = 's2' if p['compression'] else 'none'
+    if p.get('metadata') is not None:
+        managed['metadata'] = dict((str(k), str(v)) for k, v in p['metadata'].items())
+    if marker_ttl:
+        managed['allow_msg_ttl'] = True
+        managed['subject_delete_marker_ttl'] = marker_ttl
+    create = {
+        'name': 'KV_%s' % bucket, 'subjects': ['$KV.%s.>' % bucket], 'retention': 'limits',
+        'max_consumers': -1, 'max_msgs': -1, 'max_bytes': -1, 'max_msg_size': -1, 'max_age': 0,
+        'max_msgs_per_subject': 1, 'storage': 'file', 'num_replicas': 1, 'discard': 'new',
+        'duplicate_window': TWO_MINUTES, 'deny_delete': True, 'deny_purge': False, 'allow_rollup_hdrs': True,
+        'allow_direct': True, 'compression': 'none',
+    }
+    create.update(managed)
+    return create, managed
+
+
+def obj_stream_config(bucket, p):
+    if not BUCKET_RE.match(bucket or ''):
+        raise ValidationError('bucket: %r is not a valid bucket name (letters, digits, - and _)' % bucket)
+    try:
+        ttl = parse_duration(p.get('ttl'), 'ttl')
+        max_bytes = parse_size(p.get('max_bytes'), 'max_bytes')
+    except ValueError as exc:
+        raise ValidationError(str(exc))
+    replicas = p.get('replicas')
+    if replicas is not None and not 1 <= replicas <= 5:
+        raise ValidationError('replicas: %d is not allowed; JetStream supports 1 to 5 replicas' % replicas)
+    managed = {}
+    if ttl is not None:
+        managed['max_age'] = ttl
+    if max_bytes is not None:
+        managed['max_bytes'] = max_bytes
+    for option, wire in (('replicas', 'num_replicas'), ('storage', 'storage'), ('description', 'description'),
+                         ('placement', 'placement')):
+        if p.get(option) is not None:
+            managed[wire] = p[option]
+    if p.get('compression') is not None:
+        managed['compression'] = 's2' if p['compression'] else 'none'
+    if p.get('metadata') is not None:
+        managed['metadata'] = dict((str(k), str(v)) for k, v in p['metadata'].items())
+    create = {
+        'name': 'OBJ_%s' % bucket, 'subjects': ['$O.%s.C.>' % bucket, '$O.%s.M.>' % bucket], 'retention': 'limits',
+        'max_consumers': -1, 'max_msgs': -1, 'max_bytes': -1, 'max_msg_size': -1, 'max_age': 0,
+        'max_msgs_per_subject': -1, 'storage': 'file', 'num_replicas': 1, 'discard': 'new',
+        'duplicate_window': TWO_MINUTES, 'allow_rollup_hdrs': True, 'allow_direct': True, 'compression': 'none',
+    }
+    create.update(managed)
+    return create, managed
+
+
+def result_payload(results, diff_mode):
+    out = {'changed': any(r.changed for r in results)}
+    if diff_mode:
+        out['diff'] = [{'before_header': '%s %s' % (r.kind, r.name), 'after_header': '%s %s' % (r.kind, r.name),
+                        'before': r.before, 'after': r.after} for r in results if r.changed] or \
+            {'before': {}, 'after': {}}
+    return out
