@@ -540,6 +540,11 @@ class ConsumerResource(object):
                 and len(desired['backoff']) > desired['max_deliver']:
             raise ValidationError('backoff: %d entries, more than max_deliver (%d)'
                                   % (len(desired['backoff']), desired['max_deliver']))
+        if desired.get('backoff') and desired.get('ack_wait') is not None \
+                and desired['ack_wait'] != desired['backoff'][0]:
+            raise ValidationError('ack_wait: %s differs from the first backoff delay %s; with backoff JetStream uses '
+                                  'backoff[0] as ack_wait. Drop ack_wait or make it equal.'
+                                  % (format_duration(desired['ack_wait']), format_duration(desired['backoff'][0])))
         create = dict(desired)
         create.setdefault('ack_policy', 'explicit')
         create['durable_name'] = self.name

@@ -1,0 +1,240 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, natsops maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: consumer
+short_description: Manage a durable JetStream consumer (pull or push)
+version_added: 0.1.0
+description:
+  - Creates, updates, recreates or deletes a durable consumer of a stream. Only the options you set are managed.
+  - Changes JetStream cannot make in place (deliver, ack and replay policy, start sequence or time, heartbeat, flow
+    control, max_waiting, pull to push) fail before anything is sent, naming the field and both values, unless
+    O(recreate=true).
+author: natsops maintainers
+options:
+  stream:
+    description: Stream the consumer reads.
+    type: str
+    required: true
+  name:
+    description: Durable name of the consumer.
+    type: str
+    required: true
+  state:
+    description: Whether the consumer should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  recreate:
+    description: Delete and recreate the consumer when a change cannot be made in place (its delivery state is lost).
+    type: bool
+    default: false
+  description:
+    description: "Description."
+    type: str
+  deliver_policy:
+    description: "Where delivery starts. Cannot change (needs O(recreate))."
+    type: str
+    choices: [all, last, new, by_start_sequence, by_start_time, last_per_subject]
+  opt_start_seq:
+    description: "Start sequence for O(deliver_policy=by_start_sequence). Cannot change."
+    type: int
+  opt_start_time:
+    description: "Start time (RFC 3339) for O(deliver_policy=by_start_time). Cannot change."
+    type: str
+  ack_policy:
+    description: "Acknowledgement policy; V(explicit) when the consumer is created without it. Cannot change."
+    type: str
+    choices: [none, all, explicit]
+  ack_wait:
+    description: "Time to wait for an ack before redelivery (duration)."
+    type: raw
+  max_deliver:
+    description: "Most delivery attempts (V(-1) unlimited)."
+    type: int
+  backoff:
+    description: "Redelivery delays (list of durations); no more entries than O(max_deliver)."
+    type: list
+    elements: raw
+  filter_subject:
+    description: "Only deliver messages on this subject."
+    type: str
+  filter_subjects:
+    description: "Only deliver messages on these subjects. Mutually exclusive with O(filter_subject)."
+    type: list
+    elements: str
+  replay_policy:
+    description: "Replay speed. Cannot change."
+    type: str
+    choices: [instant, original]
+  rate_limit_bps:
+    description: "Delivery rate limit in bits per second (push)."
+    type: int
+  sample_freq:
+    description: "Percentage of acks to sample for observability, e.g. V(10%)."
+    type: str
+  max_waiting:
+    description: "Most waiting pull requests. Cannot change."
+    type: int
+  max_ack_pending:
+    description: "Most unacknowledged messages in flight."
+    type: int
+  flow_control:
+    description: "Push flow control. Cannot change."
+    type: bool
+  headers_only:
+    description: "Deliver headers only."
+    type: bool
+  max_batch:
+    description: "Largest pull batch."
+    type: int
+  max_expires:
+    description: "Longest pull request expiry (duration)."
+    type: raw
+  max_bytes:
+    description: "Largest pull request in bytes (size)."
+    type: raw
+  deliver_subject:
+    description: "Make it a push consumer delivering to this subject. A consumer cannot switch between pull and push."
+    type: str
+  deliver_group:
+    description: "Queue group of a push consumer."
+    type: str
+  idle_heartbeat:
+    description: "Idle heartbeat of a push consumer (duration). Cannot change."
+    type: raw
+  inactive_threshold:
+    description: "Delete the consumer after this long without activity (duration)."
+    type: raw
+  replicas:
+    description: "Replicas of the consumer state (V(0) inherits those of the stream)."
+    type: int
+  mem_storage:
+    description: "Keep consumer state in memory. Cannot change."
+    type: bool
+  metadata:
+    description: "User metadata (string keys and values)."
+    type: dict
+  priority_policy:
+    description: "Priority policy of pull consumers (2.11+)."
+    type: str
+    choices: [none, overflow, pinned_client, prioritized]
+  priority_groups:
+    description: "Priority groups of pull consumers (2.11+)."
+    type: list
+    elements: raw
+  priority_timeout:
+    description: "Pin timeout for V(pinned_client) (duration, 2.11+)."
+    type: raw
+extends_documentation_fragment:
+  - natsops.jetstream.connection
+  - natsops.jetstream.attributes
+attributes:
+  action_group:
+    description: Use C(group/natsops.jetstream.jetstream) in C(module_defaults) to set the connection once.
+    support: full
+    membership: [natsops.jetstream.jetstream]
+seealso:
+  - module: natsops.jetstream.stream
+'''
+
+EXAMPLES = r'''
+- name: A pull consumer with explicit acks and backoff
+  natsops.jetstream.consumer:
+    stream: ORDERS
+    name: billing
+    filter_subject: orders.created
+    ack_wait: 30s
+    max_deliver: 5
+    backoff: [1s, 5s, 30s]
+    max_ack_pending: 1000
+  delegate_to: localhost
+
+- name: A push consumer for a queue group
+  natsops.jetstream.consumer:
+    stream: ORDERS
+    name: audit
+    deliver_subject: audit.orders
+    deliver_group: auditors
+    idle_heartbeat: 10s
+    flow_control: true
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+action:
+  description: What was done (or would be done in check mode).
+  returned: always
+  type: str
+  sample: created
+changes:
+  description: Managed fields that differed.
+  returned: always
+  type: list
+  elements: str
+config:
+  description: The consumer configuration after the run (normalised).
+  returned: when state=present
+  type: dict
+info:
+  description: Delivery state (num_pending, num_ack_pending, ack_floor, delivered) after the run.
+  returned: when the consumer exists and not in check mode
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
+    JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
+from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
+    CONSUMER_FIELDS, ConsumerResource, ValidationError, build_desired, field_options)
+
+
+def main():
+    argument_spec = jetstream_argument_spec()
+    argument_spec.update(
+        stream=dict(type='str', required=True),
+        name=dict(type='str', required=True),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        recreate=dict(type='bool', default=False),
+    )
+    argument_spec.update(field_options(CONSUMER_FIELDS))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=nats_common_module_kwargs()['mutually_exclusive'] + [
+                               ('filter_subject', 'filter_subjects')],
+                           required_together=nats_common_module_kwargs()['required_together'])
+    try:
+        desired = build_desired(CONSUMER_FIELDS, module.params)
+    except ValidationError as exc:
+        module.fail_json(msg=str(exc))
+    client = JetStreamClient(module)
+    client.connect()
+    try:
+        consumer = ConsumerResource(client, module.params['stream'], module.params['name'])
+        res = consumer.ensure(desired, state=module.params['state'], recreate=module.params['recreate'],
+                              check_mode=module.check_mode)
+        out = dict(changed=res.changed, action=res.action, changes=res.changes)
+        if module._diff:
+            out['diff'] = {'before': res.before, 'after': res.after}
+        if module.params['state'] == 'present':
+            out['config'] = res.after
+            info = res.info if res.info is not None else (None if module.check_mode else consumer.info())
+            if info:
+                out['info'] = dict((k, v) for k, v in info.items() if k != 'config')
+    except ValidationError as exc:
+        module.fail_json(msg=str(exc))
+    except JetStreamAPIError as exc:
+        module.fail_json(msg='JetStream refused the request for consumer %s/%s: %s'
+                         % (module.params['stream'], module.params['name'], exc), err_code=exc.err_code)
+    finally:
+        client.close()
+    module.exit_json(**out)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,138 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, natsops maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: info
+short_description: Facts about a NATS server, its JetStream account and the streams, consumers and buckets present
+version_added: 0.1.0
+description:
+  - Reads the connected server's version and JetStream API level, the account's JetStream limits and usage, and
+    lists every stream (with every page of the API's paging), optionally their consumers, KV buckets and object stores.
+author: natsops maintainers
+options:
+  gather:
+    description: What to list besides the server and account.
+    type: list
+    elements: str
+    choices: [streams, consumers, kv_buckets, object_stores]
+    default: [streams, kv_buckets, object_stores]
+  subject:
+    description: Only list streams that store this subject.
+    type: str
+extends_documentation_fragment:
+  - natsops.jetstream.connection
+attributes:
+  check_mode:
+    description: Read-only; runs the same in check mode.
+    support: full
+  diff_mode:
+    description: Read-only; returns no diff.
+    support: none
+  action_group:
+    description: Use C(group/natsops.jetstream.jetstream) in C(module_defaults) to set the connection once.
+    support: full
+    membership: [natsops.jetstream.jetstream]
+'''
+
+EXAMPLES = r'''
+- name: What is in the account?
+  natsops.jetstream.info:
+    gather: [streams, consumers, kv_buckets]
+  delegate_to: localhost
+  register: js
+
+- name: Show stream names
+  ansible.builtin.debug:
+    msg: "{{ js.streams | map(attribute='config.name') | list }}"
+'''
+
+RETURN = r'''
+server:
+  description: Connected server (name, version, cluster, JetStream domain).
+  returned: always
+  type: dict
+  sample: {server_name: c1-n1, version: 2.15.1, cluster: c1}
+api_level:
+  description: JetStream API level of the server (0 before 2.11).
+  returned: always
+  type: int
+account:
+  description: Account JetStream info (limits, usage, domain).
+  returned: always
+  type: dict
+streams:
+  description: Every stream (config, state, cluster), KV and object store streams excluded.
+  returned: when streams is gathered
+  type: list
+  elements: dict
+consumers:
+  description: Consumers per stream name.
+  returned: when consumers is gathered
+  type: dict
+kv_buckets:
+  description: KV buckets (bucket name and stream info).
+  returned: when kv_buckets is gathered
+  type: list
+  elements: dict
+object_stores:
+  description: Object store buckets (bucket name and stream info).
+  returned: when object_stores is gathered
+  type: list
+  elements: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
+    JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
+
+
+def main():
+    argument_spec = jetstream_argument_spec()
+    argument_spec.update(
+        gather=dict(type='list', elements='str', choices=['streams', 'consumers', 'kv_buckets', 'object_stores'],
+                    default=['streams', 'kv_buckets', 'object_stores']),
+        subject=dict(type='str'),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **nats_common_module_kwargs())
+    client = JetStreamClient(module)
+    client.connect()
+    gather = set(module.params['gather'])
+    try:
+        sinfo = client.server_info()
+        account = client.account_info()
+        out = dict(changed=False,
+                   server=dict((k, sinfo.get(k)) for k in ('server_name', 'server_id', 'version', 'cluster', 'domain',
+                                                            'jetstream', 'connect_urls')),
+                   api_level=int((account.get('api') or {}).get('level') or 0),
+                   account=dict((k, v) for k, v in account.items() if k != 'type'))
+        body = {'subject': module.params['subject']} if module.params['subject'] else None
+        all_streams = client.paged('STREAM.LIST', 'streams', body) if gather & {'streams', 'consumers', 'kv_buckets',
+                                                                                   'object_stores'} else []
+        plain = [s for s in all_streams if not s['config']['name'].startswith(('KV_', 'OBJ_'))]
+        if 'streams' in gather:
+            out['streams'] = plain
+        if 'consumers' in gather:
+            out['consumers'] = dict((s['config']['name'],
+                                     client.paged('CONSUMER.LIST.%s' % s['config']['name'], 'consumers'))
+                                    for s in all_streams)
+        if 'kv_buckets' in gather:
+            out['kv_buckets'] = [{'bucket': s['config']['name'][3:], 'stream': s} for s in all_streams
+                                 if s['config']['name'].startswith('KV_')]
+        if 'object_stores' in gather:
+            out['object_stores'] = [{'bucket': s['config']['name'][4:], 'stream': s} for s in all_streams
+                                    if s['config']['name'].startswith('OBJ_')]
+    except JetStreamAPIError as exc:
+        module.fail_json(msg='JetStream request failed: %s' % exc, err_code=exc.err_code)
+    finally:
+        client.close()
+    module.exit_json(**out)
+
+
+if __name__ == '__main__':
+    main()
