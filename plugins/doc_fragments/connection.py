@@ -61,6 +61,7 @@ options:
 requirements:
   - nats-py >= 2.9 (and nkeys for O(creds)/O(nkey_seed)) on the host that runs the module
 notes:
-  - The module runs where Ansible runs it; the documented default is the controller (C(delegate_to: localhost)).
+  - >-
+    The module runs where Ansible runs it; the documented default is the controller (C(delegate_to: localhost)).
     Set the connection once per play with C(module_defaults: group/natsops.jetstream.jetstream).
 '''

@@ -19,7 +19,7 @@ description:
     C(state) and C(recreate). Every entry is validated before anything is sent.
   - With O(prune=true), resources of a kind present in the set whose name starts with O(prune_prefix) but that are
     not declared are deleted (consumers only on the streams of the set). Check mode lists exactly what would go.
-author: natsops maintainers
+author: natsops maintainers (@natsops)
 options:
   streams:
     description: Streams, each a dict of M(natsops.jetstream.stream) options (C(name) required).

@@ -15,7 +15,7 @@ description:
   - Changes JetStream cannot make in place (deliver, ack and replay policy, start sequence or time, heartbeat, flow
     control, max_waiting, pull to push) fail before anything is sent, naming the field and both values, unless
     O(recreate=true).
-author: natsops maintainers
+author: natsops maintainers (@natsops)
 options:
   stream:
     description: Stream the consumer reads.
@@ -35,101 +35,131 @@ options:
     type: bool
     default: false
   description:
-    description: "Description."
+    description: >-
+      Description.
     type: str
   deliver_policy:
-    description: "Where delivery starts. Cannot change (needs O(recreate))."
+    description: >-
+      Where delivery starts. Cannot change (needs O(recreate)).
     type: str
     choices: [all, last, new, by_start_sequence, by_start_time, last_per_subject]
   opt_start_seq:
-    description: "Start sequence for O(deliver_policy=by_start_sequence). Cannot change."
+    description: >-
+      Start sequence for O(deliver_policy=by_start_sequence). Cannot change.
     type: int
   opt_start_time:
-    description: "Start time (RFC 3339) for O(deliver_policy=by_start_time). Cannot change."
+    description: >-
+      Start time (RFC 3339) for O(deliver_policy=by_start_time). Cannot change.
     type: str
   ack_policy:
-    description: "Acknowledgement policy; V(explicit) when the consumer is created without it. Cannot change."
+    description: >-
+      Acknowledgement policy; V(explicit) when the consumer is created without it. Cannot change.
     type: str
     choices: [none, all, explicit]
   ack_wait:
-    description: "Time to wait for an ack before redelivery (duration)."
+    description: >-
+      Time to wait for an ack before redelivery (duration).
     type: raw
   max_deliver:
-    description: "Most delivery attempts (V(-1) unlimited)."
+    description: >-
+      Most delivery attempts (V(-1) unlimited).
     type: int
   backoff:
-    description: "Redelivery delays (list of durations); no more entries than O(max_deliver)."
+    description: >-
+      Redelivery delays (list of durations); no more entries than O(max_deliver).
     type: list
     elements: raw
   filter_subject:
-    description: "Only deliver messages on this subject."
+    description: >-
+      Only deliver messages on this subject.
     type: str
   filter_subjects:
-    description: "Only deliver messages on these subjects. Mutually exclusive with O(filter_subject)."
+    description: >-
+      Only deliver messages on these subjects. Mutually exclusive with O(filter_subject).
     type: list
     elements: str
   replay_policy:
-    description: "Replay speed. Cannot change."
+    description: >-
+      Replay speed. Cannot change.
     type: str
     choices: [instant, original]
   rate_limit_bps:
-    description: "Delivery rate limit in bits per second (push)."
+    description: >-
+      Delivery rate limit in bits per second (push).
     type: int
   sample_freq:
-    description: "Percentage of acks to sample for observability, e.g. V(10%)."
+    description: >-
+      Percentage of acks to sample for observability, e.g. V(10%).
     type: str
   max_waiting:
-    description: "Most waiting pull requests. Cannot change."
+    description: >-
+      Most waiting pull requests. Cannot change.
     type: int
   max_ack_pending:
-    description: "Most unacknowledged messages in flight."
+    description: >-
+      Most unacknowledged messages in flight.
     type: int
   flow_control:
-    description: "Push flow control. Cannot change."
+    description: >-
+      Push flow control. Cannot change.
     type: bool
   headers_only:
-    description: "Deliver headers only."
+    description: >-
+      Deliver headers only.
     type: bool
   max_batch:
-    description: "Largest pull batch."
+    description: >-
+      Largest pull batch.
     type: int
   max_expires:
-    description: "Longest pull request expiry (duration)."
+    description: >-
+      Longest pull request expiry (duration).
     type: raw
   max_bytes:
-    description: "Largest pull request in bytes (size)."
+    description: >-
+      Largest pull request in bytes (size).
     type: raw
   deliver_subject:
-    description: "Make it a push consumer delivering to this subject. A consumer cannot switch between pull and push."
+    description: >-
+      Make it a push consumer delivering to this subject. A consumer cannot switch between pull and push.
     type: str
   deliver_group:
-    description: "Queue group of a push consumer."
+    description: >-
+      Queue group of a push consumer.
     type: str
   idle_heartbeat:
-    description: "Idle heartbeat of a push consumer (duration). Cannot change."
+    description: >-
+      Idle heartbeat of a push consumer (duration). Cannot change.
     type: raw
   inactive_threshold:
-    description: "Delete the consumer after this long without activity (duration)."
+    description: >-
+      Delete the consumer after this long without activity (duration).
     type: raw
   replicas:
-    description: "Replicas of the consumer state (V(0) inherits those of the stream)."
+    description: >-
+      Replicas of the consumer state (V(0) inherits those of the stream).
     type: int
   mem_storage:
-    description: "Keep consumer state in memory. Cannot change."
+    description: >-
+      Keep consumer state in memory. Cannot change.
     type: bool
   metadata:
-    description: "User metadata (string keys and values)."
+    description: >-
+      User metadata (string keys and values).
     type: dict
   priority_policy:
-    description: "Priority policy of pull consumers (2.11+)."
+    description: >-
+      Priority policy of pull consumers (2.11+).
     type: str
     choices: [none, overflow, pinned_client, prioritized]
   priority_groups:
-    description: "Priority groups of pull consumers (2.11+)."
+    description: >-
+      Priority groups of pull consumers (2.11+).
     type: list
     elements: raw
   priority_timeout:
-    description: "Pin timeout for V(pinned_client) (duration, 2.11+)."
+    description: >-
+      Pin timeout for V(pinned_client) (duration, 2.11+).
     type: raw
 extends_documentation_fragment:
   - natsops.jetstream.connection

@@ -13,7 +13,7 @@ version_added: 0.1.0
 description:
   - Reads the connected server's version and JetStream API level, the account's JetStream limits and usage, and
     lists every stream (with every page of the API's paging), optionally their consumers, KV buckets and object stores.
-author: natsops maintainers
+author: natsops maintainers (@natsops)
 options:
   gather:
     description: What to list besides the server and account.
@@ -107,13 +107,12 @@ def main():
         sinfo = client.server_info()
         account = client.account_info()
         out = dict(changed=False,
-                   server=dict((k, sinfo.get(k)) for k in ('server_name', 'server_id', 'version', 'cluster', 'domain',
-                                                            'jetstream', 'connect_urls')),
+                   server=dict((k, sinfo.get(k)) for k in (
+                       'server_name', 'server_id', 'version', 'cluster', 'domain', 'jetstream', 'connect_urls')),
                    api_level=int((account.get('api') or {}).get('level') or 0),
                    account=dict((k, v) for k, v in account.items() if k != 'type'))
         body = {'subject': module.params['subject']} if module.params['subject'] else None
-        all_streams = client.paged('STREAM.LIST', 'streams', body) if gather & {'streams', 'consumers', 'kv_buckets',
-                                                                                   'object_stores'} else []
+        all_streams = client.paged('STREAM.LIST', 'streams', body) if gather else []
         plain = [s for s in all_streams if not s['config']['name'].startswith(('KV_', 'OBJ_'))]
         if 'streams' in gather:
             out['streams'] = plain

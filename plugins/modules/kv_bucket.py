@@ -14,7 +14,7 @@ description:
   - Manages the C(KV_<bucket>) stream exactly as nats.go and the NATS CLI create it, so buckets made by this module,
     by applications and by C(nats kv add) are interchangeable.
   - Only the options you set are managed. Storage cannot change in place (needs O(recreate)).
-author: natsops maintainers
+author: natsops maintainers (@natsops)
 options:
   bucket:
     description: Bucket name (letters, digits, C(-), C(_)).

@@ -22,7 +22,7 @@ description:
   - Bad input (unknown options, invalid enums, negative or malformed sizes and durations, replicas above 5 or the
     cluster size, subjects overlapping another stream, fields the connected server version does not know) fails
     before anything is sent.
-author: natsops maintainers
+author: natsops maintainers (@natsops)
 options:
   name:
     description: Stream name.
@@ -40,118 +40,159 @@ options:
     type: bool
     default: false
   subjects:
-    description: "Subjects the stream stores (wildcards allowed). A subject may belong to one stream only; overlaps are refused before anything is sent."
+    description: >-
+      Subjects the stream stores (wildcards allowed). A subject may belong to one stream only; overlaps
+      are refused before anything is sent.
     type: list
     elements: str
   description:
-    description: "Description."
+    description: >-
+      Description.
     type: str
   retention:
-    description: "Retention policy. Changing to or from V(workqueue) needs O(recreate)."
+    description: >-
+      Retention policy. Changing to or from V(workqueue) needs O(recreate).
     type: str
     choices: [limits, interest, workqueue]
   max_consumers:
-    description: "Most consumers the stream may have (V(-1) unlimited)."
+    description: >-
+      Most consumers the stream may have (V(-1) unlimited).
     type: int
   max_msgs:
-    description: "Most messages kept (V(-1) unlimited)."
+    description: >-
+      Most messages kept (V(-1) unlimited).
     type: int
   max_bytes:
-    description: "Most bytes kept: a size such as V(10GiB), V(500MB) or bytes; V(-1) unlimited."
+    description: >-
+      Most bytes kept: a size such as V(10GiB), V(500MB) or bytes; V(-1) unlimited.
     type: raw
   max_age:
-    description: "Oldest message kept: a duration such as V(7d), V(12h), V(30m) or seconds; V(0) unlimited."
+    description: >-
+      Oldest message kept: a duration such as V(7d), V(12h), V(30m) or seconds; V(0) unlimited.
     type: raw
   max_msgs_per_subject:
-    description: "Most messages kept per subject (V(-1) unlimited)."
+    description: >-
+      Most messages kept per subject (V(-1) unlimited).
     type: int
   max_msg_size:
-    description: "Largest message accepted (size); V(-1) unlimited."
+    description: >-
+      Largest message accepted (size); V(-1) unlimited.
     type: raw
   discard:
-    description: "What happens when a limit is reached: drop V(old) messages or refuse V(new) ones."
+    description: >-
+      What happens when a limit is reached: drop V(old) messages or refuse V(new) ones.
     type: str
     choices: [old, new]
   discard_new_per_subject:
-    description: "Apply O(discard=new) per subject."
+    description: >-
+      Apply O(discard=new) per subject.
     type: bool
   storage:
-    description: "Storage type. Cannot change in place (needs O(recreate))."
+    description: >-
+      Storage type. Cannot change in place (needs O(recreate)).
     type: str
     choices: [file, memory]
   replicas:
-    description: "Number of replicas, 1 to 5, at most the size of the target cluster."
+    description: >-
+      Number of replicas, 1 to 5, at most the size of the target cluster.
     type: int
   no_ack:
-    description: "Do not acknowledge publishes."
+    description: >-
+      Do not acknowledge publishes.
     type: bool
   duplicate_window:
-    description: "Window for de-duplication by C(Nats-Msg-Id) (duration)."
+    description: >-
+      Window for de-duplication by C(Nats-Msg-Id) (duration).
     type: raw
   placement:
-    description: "Placement: C(cluster), C(tags) (list), C(preferred) (2.11+). Changing it moves the stream to other servers; a move cannot be combined with a change of O(replicas)."
+    description: >-
+      Placement: C(cluster), C(tags) (list), C(preferred) (2.11+). Changing it moves the stream to other
+      servers; a move cannot be combined with a change of O(replicas).
     type: dict
   mirror:
-    description: "Make this stream a mirror: C(name), C(opt_start_seq), C(opt_start_time), C(filter_subject), C(subject_transforms) (list of C(src)/C(dest)), C(external) (C(api), C(deliver)) or C(domain). A mirror cannot change; removing it (promotion) needs nats-server 2.12+."
+    description: >-
+      Make this stream a mirror: C(name), C(opt_start_seq), C(opt_start_time), C(filter_subject),
+      C(subject_transforms) (list of C(src)/C(dest)), C(external) (C(api), C(deliver)) or C(domain). A
+      mirror cannot change; removing it (promotion) needs nats-server 2.12+.
     type: dict
   sources:
-    description: "Streams to source from, each with the keys of O(mirror)."
+    description: >-
+      Streams to source from, each with the keys of O(mirror).
     type: list
     elements: raw
   compression:
-    description: "On-disk compression."
+    description: >-
+      On-disk compression.
     type: str
     choices: [none, s2]
   first_seq:
-    description: "Sequence of the first message (only used when the stream is created)."
+    description: >-
+      Sequence of the first message (only used when the stream is created).
     type: int
   subject_transform:
-    description: "Transform of incoming subjects: C(src), C(dest)."
+    description: >-
+      Transform of incoming subjects: C(src), C(dest).
     type: dict
   republish:
-    description: "Republish stored messages: C(src), C(dest), C(headers_only)."
+    description: >-
+      Republish stored messages: C(src), C(dest), C(headers_only).
     type: dict
   allow_direct:
-    description: "Allow direct get of messages from any replica."
+    description: >-
+      Allow direct get of messages from any replica.
     type: bool
   mirror_direct:
-    description: "Allow direct get from a mirror."
+    description: >-
+      Allow direct get from a mirror.
     type: bool
   allow_rollup:
-    description: "Allow C(Nats-Rollup) headers to purge subjects."
+    description: >-
+      Allow C(Nats-Rollup) headers to purge subjects.
     type: bool
   deny_delete:
-    description: "Deny deleting messages. Cannot be turned off once set."
+    description: >-
+      Deny deleting messages. Cannot be turned off once set.
     type: bool
   deny_purge:
-    description: "Deny purging the stream. Cannot be turned off once set."
+    description: >-
+      Deny purging the stream. Cannot be turned off once set.
     type: bool
   sealed:
-    description: "Seal the stream: no more writes, deletes or purges. Cannot be undone."
+    description: >-
+      Seal the stream: no more writes, deletes or purges. Cannot be undone.
     type: bool
   consumer_limits:
-    description: "Defaults and limits for consumers: C(inactive_threshold) (duration), C(max_ack_pending)."
+    description: >-
+      Defaults and limits for consumers: C(inactive_threshold) (duration), C(max_ack_pending).
     type: dict
   metadata:
-    description: "User metadata (string keys and values). Keys starting with C(_nats.) belong to the server and are ignored."
+    description: >-
+      User metadata (string keys and values). Keys starting with C(_nats.) belong to the server and are
+      ignored.
     type: dict
   allow_msg_ttl:
-    description: "Allow per-message TTL headers (nats-server 2.11+). Cannot be turned off once set."
+    description: >-
+      Allow per-message TTL headers (nats-server 2.11+). Cannot be turned off once set.
     type: bool
   subject_delete_marker_ttl:
-    description: "Leave delete markers with this TTL when max age removes the last message of a subject (2.11+)."
+    description: >-
+      Leave delete markers with this TTL when max age removes the last message of a subject (2.11+).
     type: raw
   allow_msg_counter:
-    description: "Make the stream a counter stream (2.12+). Cannot change."
+    description: >-
+      Make the stream a counter stream (2.12+). Cannot change.
     type: bool
   allow_atomic:
-    description: "Allow atomic batch publishes (2.12+)."
+    description: >-
+      Allow atomic batch publishes (2.12+).
     type: bool
   allow_msg_schedules:
-    description: "Allow scheduled messages (2.12+). Cannot be turned off once set."
+    description: >-
+      Allow scheduled messages (2.12+). Cannot be turned off once set.
     type: bool
   persist_mode:
-    description: "Persistence mode (2.12+); V(async) only for R1 file streams. Cannot change."
+    description: >-
+      Persistence mode (2.12+); V(async) only for R1 file streams. Cannot change.
     type: str
     choices: [default, async]
 extends_documentation_fragment:
@@ -258,8 +299,8 @@ def main():
     )
     argument_spec.update(field_options(STREAM_FIELDS))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=nats_common_module_kwargs()['mutually_exclusive'] + [('mirror', 'sources'),
-                                                                                                 ('mirror', 'subjects')],
+                           mutually_exclusive=nats_common_module_kwargs()['mutually_exclusive'] + [
+                               ('mirror', 'sources'), ('mirror', 'subjects')],
                            required_together=nats_common_module_kwargs()['required_together'])
     try:
         desired = build_desired(STREAM_FIELDS, module.params)
