@@ -463,10 +463,11 @@ class StreamResource(object):
         if immutable:
             if not recreate:
                 raise ValidationError(immutable_message('stream', self.name, immutable))
-            body = dict(create_defaults or {})
+            # The new stream keeps every setting of the old one that is not managed here.
+            body = strip_for_server(cur_cfg)
             body.update(desired)
             body['name'] = self.name
-            self.validate(body, creating=True)
+            self.validate(dict((k, desired[k]) for k in changes), creating=True)
             res.action, res.changed = 'recreated', True
             res.after = display(body)
             res.warnings.append('stream %s recreated: %d messages deleted' % (
@@ -569,10 +570,12 @@ class ConsumerResource(object):
             if not recreate:
                 raise ValidationError(immutable_message('consumer', '%s/%s' % (self.stream, self.name), immutable))
             res.action, res.changed = 'recreated', True
-            res.after = display(create)
+            body = strip_for_server(cur_cfg)
+            body.update(want)
+            res.after = display(body)
             if not check_mode:
                 self.client.api('CONSUMER.DELETE.%s.%s' % (self.stream, self.name))
-                res.info = self._send(create)
+                res.info = self._send(body)
             return res
         body = strip_for_server(cur_cfg)
         body.update(want)

@@ -197,7 +197,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-action:
+operation:
   description: What was done (or would be done in check mode).
   returned: always
   type: str
@@ -248,7 +248,7 @@ def main():
         consumer = ConsumerResource(client, module.params['stream'], module.params['name'])
         res = consumer.ensure(desired, state=module.params['state'], recreate=module.params['recreate'],
                               check_mode=module.check_mode)
-        out = dict(changed=res.changed, action=res.action, changes=res.changes)
+        out = dict(changed=res.changed, operation=res.action, changes=res.changes)
         if module._diff:
             out['diff'] = {'before': res.before, 'after': res.after}
         if module.params['state'] == 'present':

@@ -90,7 +90,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-action:
+operation:
   description: What was done (or would be done in check mode).
   returned: always
   type: str
@@ -149,7 +149,7 @@ def main():
         stream = StreamResource(client, create['name'])
         res = stream.ensure(managed, state=module.params['state'], recreate=module.params['recreate'],
                             check_mode=module.check_mode, create_defaults=create)
-        out = dict(changed=res.changed, action=res.action, changes=res.changes, stream=create['name'])
+        out = dict(changed=res.changed, operation=res.action, changes=res.changes, stream=create['name'])
         if module._diff:
             out['diff'] = {'before': res.before, 'after': res.after}
         if module.params['state'] == 'present':

@@ -255,7 +255,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-action:
+operation:
   description: What was done (or would be done in check mode).
   returned: always
   type: str
@@ -316,7 +316,7 @@ def main():
         out = result_payload([res], module._diff)
         if module._diff:
             out['diff'] = {'before': res.before, 'after': res.after}
-        out.update(action=res.action, changes=res.changes)
+        out.update(operation=res.action, changes=res.changes)
         if module.params['state'] == 'present':
             out['config'] = res.after
             info = res.info if res.info is not None else (None if module.check_mode else stream.info(refresh=True))

