@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 export ANSIBLE_COLLECTIONS_PATH="$ROOT/.cache/collections"
 export PYTHONPATH="$ROOT/.cache/collections${PYTHONPATH:+:$PYTHONPATH}"
 
-ALL_STAGES=(unit integration molecule-default molecule-supercluster lint sanity changelog)
+ALL_STAGES=(unit integration molecule-default molecule-supercluster lint sanity units changelog)
 stages=("$@")
 [ "${#stages[@]}" -eq 0 ] && stages=("${ALL_STAGES[@]}")
 
@@ -21,6 +21,7 @@ run_stage() {
     molecule-*)  scripts/molecule.sh "${1#molecule-}" ;;
     lint)        ansible-lint --offline ;;
     sanity)      scripts/sanity.sh sanity ;;
+    units)       scripts/sanity.sh units ;;
     changelog)   antsibull-changelog lint ;;
     *) echo "unknown stage $1 (known: ${ALL_STAGES[*]})" >&2; return 2 ;;
   esac

@@ -15,7 +15,7 @@ DEFAULT_BINARY = os.path.join(ROOT, ".venv", "bin", "nats-server")
 
 def free_ports(count):
     socks, ports = [], []
-    for _ in range(count):
+    for dummy in range(count):
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         socks.append(s)

@@ -6,10 +6,16 @@ import sys
 import nats
 import pytest
 
-from jsutil import api, publish, stream_info
+from jsutil import api, stream_info
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
 from natsproc import Supercluster, binary_for  # noqa: E402
+
+
+def merged(base, **changes):
+    out = dict(base)
+    out.update(changes)
+    return out
 
 
 def task(module, **opts):
@@ -30,12 +36,12 @@ def test_consumer_lifecycle(single, play):
     assert cfg["ack_policy"] == "explicit" and cfg["ack_wait"] == 10 * 10 ** 9 and cfg["max_deliver"] == 5
     assert play([url], [task("consumer", **spec)])[0]["changed"] is False
 
-    r = play([url], [task("consumer", **dict(spec, max_deliver=7, backoff=["1s", "5s"], ack_wait="1s"))])[0]
+    r = play([url], [task("consumer", **merged(spec, max_deliver=7, backoff=["1s", "5s"], ack_wait="1s"))])[0]
     assert r["operation"] == "updated" and r["changes"] == ["ack_wait", "backoff", "max_deliver"]
     cfg = api(url, "$JS.API.CONSUMER.INFO.C_ORDERS.billing")["config"]
     assert cfg["max_deliver"] == 7 and cfg["filter_subject"] == "corders.created"
 
-    r = play([url], [task("consumer", **dict(spec, deliver_policy="new"))], expect_fail=True)[0]
+    r = play([url], [task("consumer", **merged(spec, deliver_policy="new"))], expect_fail=True)[0]
     assert "deliver_policy: 'all' -> 'new'" in r["msg"] and "recreate: true" in r["msg"]
     r = play([url], [task("consumer", stream="C_ORDERS", name="billing", deliver_subject="push.here")],
              expect_fail=True)[0]
@@ -44,7 +50,7 @@ def test_consumer_lifecycle(single, play):
              expect_fail=True)[0]
     assert "ack_wait: 10s differs from the first backoff delay 2s" in r["msg"]
 
-    r = play([url], [task("consumer", **dict(spec, deliver_policy="new", recreate=True))])[0]
+    r = play([url], [task("consumer", **merged(spec, deliver_policy="new", recreate=True))])[0]
     assert r["operation"] == "recreated"
     assert api(url, "$JS.API.CONSUMER.INFO.C_ORDERS.billing")["config"]["deliver_policy"] == "new"
 
@@ -144,8 +150,8 @@ def test_apply_orders_reports_and_prunes_only_its_prefix(single, play):
     assert order.index("SHOP_ORDERS/SHOP_billing") > order.index("SHOP_ORDERS")
     assert play([url], [task("apply", **declared)])[0]["summary"] == {"unchanged": 6}
 
-    pruned = dict(declared, streams=declared["streams"][:2], consumers=declared["consumers"][:1], prune=True,
-                  prune_prefix="SHOP_")
+    pruned = merged(declared, streams=declared["streams"][:2], consumers=declared["consumers"][:1], prune=True,
+                    prune_prefix="SHOP_")
     r = play([url], [task("apply", **pruned)], check=True)[0]
     gone = sorted(x["name"] for x in r["resources"] if x["action"] == "deleted")
     assert gone == ["SHOP_OLD", "SHOP_ORDERS/SHOP_audit"]

@@ -5,6 +5,12 @@ import time
 from jsutil import api, publish, stream_info
 
 
+def merged(base, **changes):
+    out = dict(base)
+    out.update(changes)
+    return out
+
+
 def stream_task(**opts):
     return {"natsops.jetstream.stream": opts, "register": "r"}
 
@@ -25,12 +31,12 @@ def test_lifecycle(single, play):
     r = play([url], [stream_task(**spec)])[0]
     assert not r["changed"] and r["operation"] == "unchanged" and r["changes"] == []
 
-    r = play([url], [stream_task(**dict(spec, max_age="2h", description="orders"))], check=True)[0]
+    r = play([url], [stream_task(**merged(spec, max_age="2h", description="orders"))], check=True)[0]
     assert r["changed"] and r["operation"] == "updated" and r["changes"] == ["description", "max_age"]
     assert r["diff"]["before"]["max_age"] == "1h" and r["diff"]["after"]["max_age"] == "2h"
     assert stream_info(url, "ORDERS")["config"]["max_age"] == 3600 * 10 ** 9, "check mode must not update"
 
-    r = play([url], [stream_task(**dict(spec, max_age="2h", description="orders"))])[0]
+    r = play([url], [stream_task(**merged(spec, max_age="2h", description="orders"))])[0]
     assert r["changed"]
     cfg = stream_info(url, "ORDERS")["config"]
     assert cfg["max_age"] == 7200 * 10 ** 9 and cfg["description"] == "orders"
@@ -126,7 +132,7 @@ def test_r3_in_cluster_move_between_clusters_and_move_plus_scale_refused(supercl
 
     r = play(c1, [stream_task(name="MOVER", placement={"cluster": "c2"})])[0]
     assert r["operation"] == "moved"
-    for _ in range(100):
+    for dummy in range(100):
         info = stream_info(c1[0], "MOVER")
         cl = info["cluster"]
         if cl.get("name") == "c2" and len(cl.get("replicas", [])) == 2 and all(x.get("current") for x in cl["replicas"]):
