@@ -6,6 +6,8 @@ import sys
 import nats
 import pytest
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
 from jsutil import api, stream_info
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))

@@ -1,0 +1,229 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, natsops maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""JetStream stream snapshot (backup) and restore over the $JS.API, in the NATS CLI's on-disk layout
+(stream.tar.s2 + backup.json) plus a manifest with the data's SHA-256 and the message range."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import hashlib
+import json
+import os
+import shutil
+import time
+
+try:
+    import asyncio
+except ImportError:  # pragma: no cover
+    asyncio = None
+
+from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import JetStreamAPIError
+
+DATA_FILE = 'stream.tar.s2'
+META_FILE = 'backup.json'
+MANIFEST_FILE = 'manifest.json'
+PARTIAL_SUFFIX = '.partial'
+
+
+class SnapshotError(Exception):
+    pass
+
+
+def sha256_file(path, bufsize=4 * 1024 * 1024):
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, 'rb') as f:
+        while True:
+            block = f.read(bufsize)
+            if not block:
+                break
+            size += len(block)
+            digest.update(block)
+    return digest.hexdigest(), size
+
+
+def backup(client, stream, dest, consumers=True, check_msgs=False, chunk_size=None, window_size=None,
+           timeout=3600, progress_file=None):
+    """Snapshot `stream` into directory `dest` (written as dest.partial, renamed once complete)."""
+    info = client.api('STREAM.INFO.%s' % stream)
+    config = info.get('config') or {}
+    if config.get('storage') == 'memory':
+        raise SnapshotError('stream %s uses memory storage; JetStream can only snapshot file-storage streams' % stream)
+    partial = dest + PARTIAL_SUFFIX
+    if os.path.exists(partial):
+        shutil.rmtree(partial)
+    os.makedirs(partial)
+    try:
+        result = client.run(_backup(client, stream, partial, consumers, check_msgs, chunk_size, window_size, timeout,
+                                    progress_file))
+        digest, size = sha256_file(os.path.join(partial, DATA_FILE))
+        if digest != result['sha256'] or size != result['bytes']:
+            raise SnapshotError('the snapshot file on disk does not match what was received (%s/%d vs %s/%d)'
+                                % (digest, size, result['sha256'], result['bytes']))
+        state = result['state']
+        with open(os.path.join(partial, META_FILE), 'w') as f:
+            json.dump({'config': result['config'], 'state': state}, f, indent=2)
+        manifest = {
+            'format': 'natsops.jetstream/backup-v1',
+            'stream': stream,
+            'data_file': DATA_FILE,
+            'sha256': digest,
+            'bytes': size,
+            'chunks': result['chunks'],
+            'messages': state.get('messages', 0),
+            'first_seq': state.get('first_seq', 0),
+            'last_seq': state.get('last_seq', 0),
+            'num_deleted': state.get('num_deleted', 0),
+            'consumers_included': bool(consumers),
+            'consumer_count': state.get('consumer_count', 0),
+            'server_version': client.server_info().get('version'),
+            'created': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
+            'duration_s': round(result['duration'], 3),
+        }
+        with open(os.path.join(partial, MANIFEST_FILE), 'w') as f:
+            json.dump(manifest, f, indent=2)
+        if os.path.exists(dest):
+            shutil.rmtree(dest)
+        os.rename(partial, dest)
+        return manifest
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+async def _backup(client, stream, partial, consumers, check_msgs, chunk_size, window_size, timeout, progress_file):
+    nc = client.nc
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    digest = hashlib.sha256()
+    counters = {'bytes': 0, 'chunks': 0, 'last_progress': 0}
+    out = open(os.path.join(partial, DATA_FILE), 'wb')
+    inbox = nc.new_inbox()
+
+    async def on_chunk(msg):
+        if done.done():
+            return
+        if not msg.data:
+            headers = msg.headers or {}
+            status = headers.get('Status')
+            if status in (None, '', '204'):
+                done.set_result(None)
+            else:
+                done.set_exception(SnapshotError('the server aborted the snapshot: %s %s'
+                                                 % (status, headers.get('Description', ''))))
+            return
+        if msg.reply:
+            await nc.publish(msg.reply, b'')        # flow control: ack before writing
+        out.write(msg.data)
+        digest.update(msg.data)
+        counters['bytes'] += len(msg.data)
+        counters['chunks'] += 1
+        if progress_file and counters['bytes'] - counters['last_progress'] >= 64 * 1024 * 1024:
+            counters['last_progress'] = counters['bytes']
+            with open(progress_file, 'w') as pf:
+                pf.write('%s %d bytes %d chunks\n' % (stream, counters['bytes'], counters['chunks']))
+
+    sub = await nc.subscribe(inbox, cb=on_chunk, pending_bytes_limit=256 * 1024 * 1024)
+    start = time.time()
+    try:
+        body = {'deliver_subject': inbox, 'no_consumers': not consumers, 'jsck': bool(check_msgs)}
+        if chunk_size:
+            body['chunk_size'] = int(chunk_size)
+        if window_size:
+            body['window_size'] = int(window_size)
+        resp = await nc.request('%s.STREAM.SNAPSHOT.%s' % (client.prefix, stream), json.dumps(body).encode(),
+                                timeout=client.request_timeout if not check_msgs else max(client.request_timeout, 600))
+        reply = json.loads(resp.data) if resp.data else {}
+        if reply.get('error'):
+            err = reply['error']
+            raise JetStreamAPIError(err.get('description', 'snapshot failed'), code=err.get('code'),
+                                    err_code=err.get('err_code'), subject='STREAM.SNAPSHOT.%s' % stream)
+        await asyncio.wait_for(done, timeout)
+    finally:
+        try:
+            await sub.unsubscribe()
+        finally:
+            out.close()
+    return {'config': reply.get('config') or {}, 'state': reply.get('state') or {}, 'sha256': digest.hexdigest(),
+            'bytes': counters['bytes'], 'chunks': counters['chunks'], 'duration': time.time() - start}
+
+
+def read_backup(path):
+    """Load and verify a backup directory: manifest present, data checksum and size as recorded."""
+    manifest_path = os.path.join(path, MANIFEST_FILE)
+    if path.endswith(PARTIAL_SUFFIX) or not os.path.exists(manifest_path):
+        raise SnapshotError('%s is not a complete backup (no %s); an interrupted backup leaves only a %s directory'
+                            % (path, MANIFEST_FILE, PARTIAL_SUFFIX))
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    with open(os.path.join(path, META_FILE)) as f:
+        meta = json.load(f)
+    digest, size = sha256_file(os.path.join(path, manifest.get('data_file', DATA_FILE)))
+    if digest != manifest['sha256'] or size != manifest['bytes']:
+        raise SnapshotError('checksum mismatch for %s: the manifest records sha256 %s (%d bytes) but the file has '
+                            '%s (%d bytes); the backup is corrupt and was not restored'
+                            % (os.path.join(path, DATA_FILE), manifest['sha256'], manifest['bytes'], digest, size))
+    return manifest, meta
+
+
+def restore(client, path, config, state, chunk_size=64 * 1024, timeout=3600):
+    return client.run(_restore(client, path, config, state, chunk_size, timeout))
+
+
+async def _restore(client, path, config, state, chunk_size, timeout):
+    nc = client.nc
+    name = config['name']
+    resp = await nc.request('%s.STREAM.RESTORE.%s' % (client.prefix, name),
+                            json.dumps({'config': config, 'state': state}).encode(), timeout=client.request_timeout)
+    reply = json.loads(resp.data) if resp.data else {}
+    if reply.get('error'):
+        err = reply['error']
+        raise JetStreamAPIError(err.get('description', 'restore failed'), code=err.get('code'),
+                                err_code=err.get('err_code'), subject='STREAM.RESTORE.%s' % name)
+    deliver = reply['deliver_subject']
+    max_payload = int(nc.max_payload or 1024 * 1024)
+    chunk_size = min(chunk_size, max_payload)
+    sent = 0
+    with open(os.path.join(path, DATA_FILE), 'rb') as f:
+        while True:
+            block = f.read(chunk_size)
+            if not block:
+                break
+            ack = await nc.request(deliver, block, timeout=client.request_timeout)
+            if ack.data:
+                raise SnapshotError('the server rejected restore data at byte %d: %s' % (sent, ack.data.decode()))
+            sent += len(block)
+    final = await nc.request(deliver, b'', timeout=timeout)
+    result = json.loads(final.data) if final.data else {}
+    if result.get('error'):
+        err = result['error']
+        raise JetStreamAPIError(err.get('description', 'restore failed'), code=err.get('code'),
+                                err_code=err.get('err_code'), subject='STREAM.RESTORE.%s' % name)
+    return result
+
+
+def wait_current(client, stream, timeout=120):
+    """Poll until the stream has a leader and every replica is current (several good polls in a row)."""
+    deadline = time.time() + timeout
+    good = 0
+    info = {}
+    while time.time() < deadline:
+        info = client.api('STREAM.INFO.%s' % stream)
+        cluster = info.get('cluster') or {}
+        replicas = cluster.get('replicas') or []
+        expected = int((info.get('config') or {}).get('num_replicas', 1)) - 1
+        if (not cluster or cluster.get('leader')) and len(replicas) >= expected and \
+                all(r.get('current') and not r.get('offline') for r in replicas):
+            good += 1
+            if good >= 3:
+                return info
+        else:
+            good = 0
+        time.sleep(0.3)
+    raise SnapshotError('stream %s: replicas did not become current within %ds: %s'
+                        % (stream, timeout, json.dumps(info.get('cluster'))))
