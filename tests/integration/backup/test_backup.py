@@ -6,7 +6,6 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -133,7 +132,7 @@ def test_round_trip_message_by_message_and_into_another_cluster(sc, tmp_path):
 
     proc = run_playbook("backup.yml", {"nats_backup_dir": str(tmp_path), "nats_backup_servers": sc.urls("c1")})
     assert proc.returncode == 0, proc.stdout[-3000:]
-    runs = [d for d in os.listdir(str(tmp_path))]
+    runs = os.listdir(str(tmp_path))
     assert len(runs) == 1
     run = os.path.join(str(tmp_path), runs[0])
     assert sorted(os.listdir(run)) == ["EVENTS", "KV_profiles", "ORDERS"]
