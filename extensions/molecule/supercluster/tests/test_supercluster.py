@@ -41,13 +41,13 @@ def test_service_runs_as_nats_with_hardening(host):
 
 
 def test_install_layout_and_modes(host):
-    assert host.file("/opt/nats-server/current").linked_to == "/opt/nats-server/2.15.1"
-    assert host.file("/usr/local/bin/nats-server").linked_to == "/opt/nats-server/2.15.1/nats-server"
+    assert host.file("/opt/nats-server/current").linked_to == "/opt/nats-server/2.14.6"
+    assert host.file("/usr/local/bin/nats-server").linked_to == "/opt/nats-server/2.14.6/nats-server"
     conf = host.file("/etc/nats-server/nats-server.conf")
     assert (conf.user, conf.group, conf.mode) == ("root", "nats", 0o640)
     store = host.file("/var/lib/nats")
     assert (store.user, store.group, store.mode) == ("nats", "nats", 0o750)
-    assert "2.15.1" in host.check_output("/usr/local/bin/nats-server --version")
+    assert "2.14.6" in host.check_output("/usr/local/bin/nats-server --version")
 
 
 def test_healthz(host):
