@@ -379,6 +379,11 @@ class StreamResource(object):
     def info(self, refresh=False):
         if self._loaded and not refresh:
             return self._info
+        listing = getattr(self.client, 'stream_listing', None)
+        if listing is not None and not refresh:
+            self._info = listing.get(self.name)
+            self._loaded = True
+            return self._info
         try:
             self._info = self.client.api('STREAM.INFO.%s' % self.name)
         except JetStreamAPIError as exc:
@@ -392,6 +397,16 @@ class StreamResource(object):
     def config(self):
         info = self.info()
         return (info or {}).get('config') or {}
+
+    def _remember(self, info):
+        listing = getattr(self.client, 'stream_listing', None)
+        if listing is not None:
+            listing[self.name] = info
+
+    def _forget(self):
+        listing = getattr(self.client, 'stream_listing', None)
+        if listing is not None:
+            listing.pop(self.name, None)
 
     # -- validation against the live system -----------------------------------------------------
     def validate(self, desired, creating):
@@ -411,7 +426,9 @@ class StreamResource(object):
                                           % (replicas, size, sinfo.get('cluster')))
         subjects = desired.get('subjects')
         if subjects:
-            for other in self.client.paged('STREAM.LIST', 'streams'):
+            listing = getattr(self.client, 'stream_listing', None)
+            others = listing.values() if listing is not None else self.client.paged('STREAM.LIST', 'streams')
+            for other in others:
                 ocfg = other.get('config') or {}
                 if ocfg.get('name') == self.name:
                     continue
@@ -434,6 +451,7 @@ class StreamResource(object):
                 res.changes = ['delete (%d messages)' % ((current.get('state') or {}).get('messages', 0))]
                 if not check_mode:
                     self.client.api('STREAM.DELETE.%s' % self.name)
+                self._forget()
             else:
                 res.action = 'absent'
             return res
@@ -449,6 +467,7 @@ class StreamResource(object):
             if not check_mode:
                 res.info = self.client.api('STREAM.CREATE.%s' % self.name, body)
                 res.after = display(res.info.get('config') or body)
+            self._remember(res.info or {'config': body})
             return res
 
         changes = diff_fields(cur_cfg, desired)
@@ -507,6 +526,9 @@ class ConsumerResource(object):
         self.name = name
 
     def info(self):
+        listings = getattr(self.client, 'consumer_listing', None)
+        if listings is not None and self.stream in listings:
+            return listings[self.stream].get(self.name)
         try:
             return self.client.api('CONSUMER.INFO.%s.%s' % (self.stream, self.name))
         except JetStreamAPIError as exc:

@@ -205,6 +205,14 @@ def main():
     client.connect()
     results = []
     try:
+        # One listing of every stream (and of the consumers of the streams in the set) instead of an INFO
+        # request per resource; the resources keep it current as they change things.
+        client.stream_listing = dict((s['config']['name'], s) for s in client.paged('STREAM.LIST', 'streams'))
+        client.consumer_listing = {}
+        for stream in sorted(set(e['stream'] for e in p['consumers'])):
+            if stream in client.stream_listing:
+                client.consumer_listing[stream] = dict(
+                    (c['name'], c) for c in client.paged('CONSUMER.LIST.%s' % stream, 'consumers'))
         for kind, entry, create, desired in present + absent:
             state = entry.get('state', 'present')
             recreate = bool(entry.get('recreate', False))
@@ -220,6 +228,8 @@ def main():
 
         if p['prune']:
             prefix = p['prune_prefix']
+            client.stream_listing = None
+            client.consumer_listing = None
             existing = [s['config']['name'] for s in client.paged('STREAM.LIST', 'streams')]
             kinds = {'stream': bool(p['streams']), 'kv_bucket': bool(p['kv_buckets']),
                      'object_store': bool(p['object_stores'])}
