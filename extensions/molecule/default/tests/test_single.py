@@ -64,3 +64,26 @@ async def _round_trip():
 
 def test_r1_stream_round_trip(host):
     asyncio.run(asyncio.wait_for(_round_trip(), 30))
+
+
+def test_a_renamed_server_is_refused_before_anything_changes(host):
+    """server_name identifies the JetStream peer: a changed nats_server_name fails in preflight, names the
+    variable, and leaves the running node and its config untouched."""
+    import os
+    import subprocess
+    root = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+    with host.sudo():
+        conf = host.file("/etc/nats-server/nats-server.conf").content_string
+    pid = host.check_output("systemctl show -p MainPID --value nats-server")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(root, ".cache", "collections"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run([os.path.join(root, ".venv", "bin", "ansible-playbook"),
+                           "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]),
+                           os.path.join(root, "playbooks", "site.yml"), "-e", "nats_server_name=renamed-1"],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0
+    assert "already runs as server 'natsops-single'" in out and "nats_server_allow_rename" in out
+    assert "changed=0" in out
+    with host.sudo():
+        assert host.file("/etc/nats-server/nats-server.conf").content_string == conf
+    assert host.check_output("systemctl show -p MainPID --value nats-server") == pid
