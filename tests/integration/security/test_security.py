@@ -233,3 +233,40 @@ def test_failed_reload_is_visible_in_log(cluster):
         log = f.read()
     assert "Failed to reload server configuration" in log
     assert p.poll() is None
+
+
+def _play(extra):
+    env = dict(os.environ, PATH=BIN + ":" + os.environ["PATH"])
+    return subprocess.run([BIN + "/ansible-playbook", "-i", "tests/integration/security/inventory.ini",
+                           "tests/integration/security/pki.yml"] + extra,
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+
+
+def test_preflight_key_not_matching_ca_names_variable(pki):
+    target = tempfile.mkdtemp(prefix="natspki-bad-")
+    os.rmdir(target)
+    r = _play(["-e", "nats_pki_dir=" + target, "-e", "nats_pki_ca_cert_path=" + pki + "/ca.crt",
+               "-e", "nats_pki_ca_key_path=" + pki + "-other/ca.key"])
+    assert r.returncode != 0
+    assert "nats_pki_ca_key_path" in r.stdout and "does not match" in r.stdout
+    assert not os.path.exists(target)  # nothing created
+
+
+def test_preflight_missing_byo_file_names_path(pki):
+    r = _play(["-e", "nats_pki_mode=byo", "-e", "nats_pki_byo_cert=" + pki + "/servers/n1/tls.crt",
+               "-e", "nats_pki_byo_key=" + pki + "/servers/n1/tls.key", "-e", "nats_pki_byo_ca=/nonexistent/ca.crt"])
+    assert r.returncode != 0
+    assert "nats_pki_byo_ca" in r.stdout and "/nonexistent/ca.crt" in r.stdout
+
+
+def test_private_keys_not_in_output_and_0600(pki):
+    r = _play(["-v", "-e", "nats_pki_dir=" + pki])
+    assert r.returncode == 0
+    assert "changed=0" in r.stdout  # idempotent
+    for root, _dirs, files in os.walk(pki):
+        for f in files:
+            if f.endswith(".key"):
+                p = os.path.join(root, f)
+                assert oct(os.stat(p).st_mode & 0o777) == "0o600", p
+                body = open(p).read().splitlines()[1]
+                assert body not in r.stdout
