@@ -31,7 +31,7 @@ def pki():
         r = subprocess.run(
             [BIN + "/ansible-playbook", "-i", "tests/integration/security/inventory.ini",
              "tests/integration/security/pki.yml", "-e", "nats_pki_dir=" + target] + extra,
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
         assert r.returncode == 0, r.stdout[-3000:]
     yield d
     shutil.rmtree(d, ignore_errors=True)
@@ -205,7 +205,7 @@ def test_rotation_by_sighup_keeps_pid(cluster):
     env = dict(os.environ, PATH=BIN + ":" + os.environ["PATH"])
     r = subprocess.run([BIN + "/ansible-playbook", "-i", "tests/integration/security/inventory.ini",
                         "tests/integration/security/pki.yml", "-e", "nats_pki_dir=" + pki, "--limit", "n1"],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
     assert r.returncode == 0, r.stdout[-3000:]
     p = cluster["procs"][0]
     pid = p.pid
@@ -239,7 +239,7 @@ def _play(extra):
     env = dict(os.environ, PATH=BIN + ":" + os.environ["PATH"])
     return subprocess.run([BIN + "/ansible-playbook", "-i", "tests/integration/security/inventory.ini",
                            "tests/integration/security/pki.yml"] + extra,
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
 
 
 def test_preflight_key_not_matching_ca_names_variable(pki):
