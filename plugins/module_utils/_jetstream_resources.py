@@ -15,7 +15,7 @@ import copy
 import re
 
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
-    JetStreamAPIError, format_duration, parse_duration, parse_size, subject_overlaps)
+    JetStreamAPIError, JetStreamClient, format_duration, parse_duration, parse_size, subject_overlaps)
 
 NAME_RE = re.compile(r'^[^.*>/\\\s]{1,255}$')
 BUCKET_RE = re.compile(r'^[a-zA-Z0-9_-]+$')
@@ -504,7 +504,8 @@ class StreamResource(object):
                                       cur_cfg.get('num_replicas'), desired.get('num_replicas')))
         body = strip_for_server(cur_cfg)
         body.update(desired)
-        body.pop('first_seq', None) if not cur_cfg.get('first_seq') else None
+        if not cur_cfg.get('first_seq'):
+            body.pop('first_seq', None)
         self.validate(dict((k, desired[k]) for k in changes), creating=False)
         res.action, res.changed = ('moved' if moving else 'updated'), True
         res.after = display(body)
@@ -616,66 +617,18 @@ class ConsumerResource(object):
 TWO_MINUTES = 120 * 1000 ** 3
 
 
-def kv_stream_config(bucket, p):
-    """(create config, managed update fields) of the KV_<bucket> stream for kv_bucket options."""
+def _bucket_managed(bucket, p):
+    """Validation and the stream fields every bucket kind manages (KV and object store alike)."""
     if not BUCKET_RE.match(bucket or ''):
         raise ValidationError('bucket: %r is not a valid bucket name (letters, digits, - and _)' % bucket)
-    history = p.get('history')
-    if history is not None and not 1 <= history <= 64:
-        raise ValidationError('history: %d is not allowed; a KV bucket keeps 1 to 64 values per key' % history)
-    try:
-        ttl = parse_duration(p.get('ttl'), 'ttl')
-        max_bytes = parse_size(p.get('max_bytes'), 'max_bytes')
-        max_value_size = parse_size(p.get('max_value_size'), 'max_value_size')
-        marker_ttl = parse_duration(p.get('limit_marker_ttl'), 'limit_marker_ttl')
-    except ValueError as exc:
-        raise ValidationError(str(exc))
     replicas = p.get('replicas')
     if replicas is not None and not 1 <= replicas <= 5:
         raise ValidationError('replicas: %d is not allowed; JetStream supports 1 to 5 replicas' % replicas)
-    managed = {}
-    if history is not None:
-        managed['max_msgs_per_subject'] = history
-    if ttl is not None:
-        managed['max_age'] = ttl
-        managed['duplicate_window'] = min(TWO_MINUTES, ttl) if ttl else TWO_MINUTES
-    if max_bytes is not None:
-        managed['max_bytes'] = max_bytes
-    if max_value_size is not None:
-        managed['max_msg_size'] = max_value_size
-    for option, wire in (('replicas', 'num_replicas'), ('storage', 'storage'), ('description', 'description'),
-                         ('placement', 'placement'), ('republish', 'republish')):
-        if p.get(option) is not None:
-            managed[wire] = p[option]
-    if p.get('compression') is not None:
-        managed['compression'] = 's2' if p['compression'] else 'none'
-    if p.get('metadata') is not None:
-        managed['metadata'] = dict((str(k), str(v)) for k, v in p['metadata'].items())
-    if marker_ttl:
-        managed['allow_msg_ttl'] = True
-        managed['subject_delete_marker_ttl'] = marker_ttl
-    create = {
-        'name': 'KV_%s' % bucket, 'subjects': ['$KV.%s.>' % bucket], 'retention': 'limits',
-        'max_consumers': -1, 'max_msgs': -1, 'max_bytes': -1, 'max_msg_size': -1, 'max_age': 0,
-        'max_msgs_per_subject': 1, 'storage': 'file', 'num_replicas': 1, 'discard': 'new',
-        'duplicate_window': TWO_MINUTES, 'deny_delete': True, 'deny_purge': False, 'allow_rollup_hdrs': True,
-        'allow_direct': True, 'compression': 'none',
-    }
-    create.update(managed)
-    return create, managed
-
-
-def obj_stream_config(bucket, p):
-    if not BUCKET_RE.match(bucket or ''):
-        raise ValidationError('bucket: %r is not a valid bucket name (letters, digits, - and _)' % bucket)
     try:
         ttl = parse_duration(p.get('ttl'), 'ttl')
         max_bytes = parse_size(p.get('max_bytes'), 'max_bytes')
     except ValueError as exc:
         raise ValidationError(str(exc))
-    replicas = p.get('replicas')
-    if replicas is not None and not 1 <= replicas <= 5:
-        raise ValidationError('replicas: %d is not allowed; JetStream supports 1 to 5 replicas' % replicas)
     managed = {}
     if ttl is not None:
         managed['max_age'] = ttl
@@ -689,20 +642,100 @@ def obj_stream_config(bucket, p):
         managed['compression'] = 's2' if p['compression'] else 'none'
     if p.get('metadata') is not None:
         managed['metadata'] = dict((str(k), str(v)) for k, v in p['metadata'].items())
-    create = {
-        'name': 'OBJ_%s' % bucket, 'subjects': ['$O.%s.C.>' % bucket, '$O.%s.M.>' % bucket], 'retention': 'limits',
-        'max_consumers': -1, 'max_msgs': -1, 'max_bytes': -1, 'max_msg_size': -1, 'max_age': 0,
-        'max_msgs_per_subject': -1, 'storage': 'file', 'num_replicas': 1, 'discard': 'new',
-        'duplicate_window': TWO_MINUTES, 'allow_rollup_hdrs': True, 'allow_direct': True, 'compression': 'none',
-    }
+    return managed
+
+
+BUCKET_STREAM_DEFAULTS = {
+    'retention': 'limits', 'max_consumers': -1, 'max_msgs': -1, 'max_bytes': -1, 'max_msg_size': -1, 'max_age': 0,
+    'storage': 'file', 'num_replicas': 1, 'discard': 'new', 'duplicate_window': TWO_MINUTES,
+    'allow_rollup_hdrs': True, 'allow_direct': True, 'compression': 'none',
+}
+
+
+def kv_stream_config(bucket, p):
+    """(create config, managed update fields) of the KV_<bucket> stream for kv_bucket options."""
+    history = p.get('history')
+    if history is not None and not 1 <= history <= 64:
+        raise ValidationError('history: %d is not allowed; a KV bucket keeps 1 to 64 values per key' % history)
+    managed = _bucket_managed(bucket, p)
+    try:
+        max_value_size = parse_size(p.get('max_value_size'), 'max_value_size')
+        marker_ttl = parse_duration(p.get('limit_marker_ttl'), 'limit_marker_ttl')
+    except ValueError as exc:
+        raise ValidationError(str(exc))
+    if history is not None:
+        managed['max_msgs_per_subject'] = history
+    if 'max_age' in managed:
+        managed['duplicate_window'] = min(TWO_MINUTES, managed['max_age']) if managed['max_age'] else TWO_MINUTES
+    if max_value_size is not None:
+        managed['max_msg_size'] = max_value_size
+    if p.get('republish') is not None:
+        managed['republish'] = p['republish']
+    if marker_ttl:
+        managed['allow_msg_ttl'] = True
+        managed['subject_delete_marker_ttl'] = marker_ttl
+    create = dict(BUCKET_STREAM_DEFAULTS, name='KV_%s' % bucket, subjects=['$KV.%s.>' % bucket],
+                  max_msgs_per_subject=1, deny_delete=True, deny_purge=False)
     create.update(managed)
     return create, managed
 
 
-def result_payload(results, diff_mode):
-    out = {'changed': any(r.changed for r in results)}
-    if diff_mode:
-        out['diff'] = [{'before_header': '%s %s' % (r.kind, r.name), 'after_header': '%s %s' % (r.kind, r.name),
-                        'before': r.before, 'after': r.after} for r in results if r.changed] or \
-            {'before': {}, 'after': {}}
+def obj_stream_config(bucket, p):
+    """(create config, managed update fields) of the OBJ_<bucket> stream for object_store options."""
+    managed = _bucket_managed(bucket, p)
+    create = dict(BUCKET_STREAM_DEFAULTS, name='OBJ_%s' % bucket,
+                  subjects=['$O.%s.C.>' % bucket, '$O.%s.M.>' % bucket], max_msgs_per_subject=-1)
+    create.update(managed)
+    return create, managed
+
+
+def bucket_argument_spec():
+    """Options shared by the kv_bucket and object_store modules (connection options excluded)."""
+    return dict(
+        bucket=dict(type='str', required=True),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        recreate=dict(type='bool', default=False),
+        description=dict(type='str'),
+        ttl=dict(type='raw'),
+        max_bytes=dict(type='raw'),
+        storage=dict(type='str', choices=['file', 'memory']),
+        replicas=dict(type='int'),
+        placement=dict(type='dict'),
+        compression=dict(type='bool'),
+        metadata=dict(type='dict'),
+    )
+
+
+def module_result(module, res, **extra):
+    """The return values every single-resource module shares, from a Result."""
+    out = dict(changed=res.changed, operation=res.action, changes=res.changes, **extra)
+    if module._diff:
+        out['diff'] = {'before': res.before, 'after': res.after}
+    if module.params['state'] == 'present':
+        out['config'] = res.after
+    for warning in res.warnings:
+        module.warn(warning)
     return out
+
+
+def run_bucket_module(module, stream_config):
+    """Body of kv_bucket and object_store: validate, connect, ensure the bucket's stream, exit."""
+    try:
+        create, managed = stream_config(module.params['bucket'], module.params)
+    except ValidationError as exc:
+        module.fail_json(msg=str(exc))
+    client = JetStreamClient(module)
+    client.connect()
+    try:
+        res = StreamResource(client, create['name']).ensure(
+            managed, state=module.params['state'], recreate=module.params['recreate'],
+            check_mode=module.check_mode, create_defaults=create)
+        out = module_result(module, res, stream=create['name'])
+    except ValidationError as exc:
+        module.fail_json(msg=str(exc))
+    except JetStreamAPIError as exc:
+        module.fail_json(msg='JetStream refused the request for bucket %s: %s' % (module.params['bucket'], exc),
+                         err_code=exc.err_code)
+    finally:
+        client.close()
+    module.exit_json(**out)

@@ -222,7 +222,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
     JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
-    CONSUMER_FIELDS, ConsumerResource, ValidationError, build_desired, field_options)
+    CONSUMER_FIELDS, ConsumerResource, ValidationError, build_desired, field_options, module_result)
 
 
 def main():
@@ -248,11 +248,8 @@ def main():
         consumer = ConsumerResource(client, module.params['stream'], module.params['name'])
         res = consumer.ensure(desired, state=module.params['state'], recreate=module.params['recreate'],
                               check_mode=module.check_mode)
-        out = dict(changed=res.changed, operation=res.action, changes=res.changes)
-        if module._diff:
-            out['diff'] = {'before': res.before, 'after': res.after}
+        out = module_result(module, res)
         if module.params['state'] == 'present':
-            out['config'] = res.after
             info = res.info if res.info is not None else (None if module.check_mode else consumer.info())
             if info:
                 out['info'] = dict((k, v) for k, v in info.items() if k != 'config')

@@ -114,56 +114,22 @@ config:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
-    JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
+    jetstream_argument_spec, nats_common_module_kwargs)
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
-    StreamResource, ValidationError, kv_stream_config)
+    bucket_argument_spec, kv_stream_config, run_bucket_module)
 
 
 def main():
     argument_spec = jetstream_argument_spec()
+    argument_spec.update(bucket_argument_spec())
     argument_spec.update(
-        bucket=dict(type='str', required=True),
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        recreate=dict(type='bool', default=False),
-        description=dict(type='str'),
         history=dict(type='int'),
         max_value_size=dict(type='raw'),
         republish=dict(type='dict'),
         limit_marker_ttl=dict(type='raw'),
-        ttl=dict(type='raw'),
-        max_bytes=dict(type='raw'),
-        storage=dict(type='str', choices=['file', 'memory']),
-        replicas=dict(type='int'),
-        placement=dict(type='dict'),
-        compression=dict(type='bool'),
-        metadata=dict(type='dict'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **nats_common_module_kwargs())
-    try:
-        create, managed = kv_stream_config(module.params['bucket'], module.params)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc))
-    client = JetStreamClient(module)
-    client.connect()
-    try:
-        stream = StreamResource(client, create['name'])
-        res = stream.ensure(managed, state=module.params['state'], recreate=module.params['recreate'],
-                            check_mode=module.check_mode, create_defaults=create)
-        out = dict(changed=res.changed, operation=res.action, changes=res.changes, stream=create['name'])
-        if module._diff:
-            out['diff'] = {'before': res.before, 'after': res.after}
-        if module.params['state'] == 'present':
-            out['config'] = res.after
-        for warning in res.warnings:
-            module.warn(warning)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc))
-    except JetStreamAPIError as exc:
-        module.fail_json(msg='JetStream refused the request for bucket %s: %s' % (module.params['bucket'], exc),
-                         err_code=exc.err_code)
-    finally:
-        client.close()
-    module.exit_json(**out)
+    run_bucket_module(module, kv_stream_config)
 
 
 if __name__ == '__main__':

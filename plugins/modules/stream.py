@@ -287,7 +287,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
     JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
-    STREAM_FIELDS, StreamResource, ValidationError, build_desired, field_options, result_payload)
+    STREAM_FIELDS, StreamResource, ValidationError, build_desired, field_options, module_result)
 
 
 def main():
@@ -313,19 +313,13 @@ def main():
         stream = StreamResource(client, module.params['name'])
         res = stream.ensure(desired, state=module.params['state'], recreate=module.params['recreate'],
                             check_mode=module.check_mode)
-        out = result_payload([res], module._diff)
-        if module._diff:
-            out['diff'] = {'before': res.before, 'after': res.after}
-        out.update(operation=res.action, changes=res.changes)
+        out = module_result(module, res)
         if module.params['state'] == 'present':
-            out['config'] = res.after
             info = res.info if res.info is not None else (None if module.check_mode else stream.info(refresh=True))
             if info:
                 out['state'] = info.get('state')
                 if info.get('cluster'):
                     out['cluster'] = info['cluster']
-        for warning in res.warnings:
-            module.warn(warning)
     except ValidationError as exc:
         module.fail_json(msg=str(exc))
     except JetStreamAPIError as exc:
