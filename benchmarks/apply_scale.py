@@ -10,7 +10,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from natsproc import Supercluster  # noqa: E402
+from natsproc import Supercluster, ansible_env  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "200"))
 
@@ -23,9 +23,7 @@ def playbook(path, tasks, servers):
 
 
 def run(path):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    env = ansible_env()
     t0 = time.time()
     proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", "localhost,", path],
                           env=env, capture_output=True, text=True, check=False)

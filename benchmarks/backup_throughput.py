@@ -13,7 +13,7 @@ import nats
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from natsproc import Supercluster  # noqa: E402
+from natsproc import Supercluster, ansible_env  # noqa: E402
 
 SIZE_MB = int(os.environ.get("BENCH_MB", "512"))
 PAYLOAD = 64 * 1024
@@ -50,10 +50,7 @@ def drop_caches():
 
 
 def ansible(module, args):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+    env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
     t0 = time.time()
     proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible"), "localhost", "-m", module, "-a",
                            json.dumps(args)], env=env, capture_output=True, text=True, check=False)

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from natsproc import ROOT, Supercluster  # noqa: E402
+from natsproc import ROOT, Supercluster, ansible_env  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +40,7 @@ class Play(object):
             cmd.append("--check")
         if diff:
             cmd.append("--diff")
-        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-                   ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
-                   ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-                   ANSIBLE_NOCOLOR="1")
+        env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1")
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180, check=False)
         out = json.loads(proc.stdout[proc.stdout.index("{"):])
         results = [t["hosts"]["localhost"] for t in out["plays"][0]["tasks"]]

@@ -4,6 +4,13 @@ import json
 import nats
 
 
+def merged(base, **changes):
+    """A copy of an options dict with some options changed."""
+    out = dict(base)
+    out.update(changes)
+    return out
+
+
 def api(url, subject, body=None, timeout=5):
     async def run():
         nc = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=1)

@@ -5,12 +5,22 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_BINARY = os.path.join(ROOT, ".venv", "bin", "nats-server")
+
+
+def ansible_env(**extra):
+    """Environment for running this checkout's ansible/ansible-playbook against the collection."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    env.update(extra)
+    return env
 
 
 def free_ports(count):

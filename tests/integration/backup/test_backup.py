@@ -8,14 +8,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import nats
 import pytest
 
 from jsutil import api, stream_info
-from natsproc import ROOT, Supercluster
+from natsproc import ROOT, Supercluster, ansible_env
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +25,7 @@ def sc():
 
 
 def run_playbook(name, extra):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_NOCOLOR="1")
+    env = ansible_env(ANSIBLE_NOCOLOR="1")
     proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", "localhost,",
                            os.path.join(ROOT, "playbooks", name), "-e", json.dumps(extra)],
                           capture_output=True, text=True, env=env, timeout=600, check=False)
@@ -205,9 +202,7 @@ def test_interrupted_backup_leaves_nothing_that_looks_complete(sc, tmp_path):
     dest = str(tmp_path / "BIG")
     play.write_text(json.dumps(_task("stream_backup", {"stream": "BIG", "dest": dest, "chunk_size": "4KiB"},
                                      sc.urls("c1"))))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    env = ansible_env()
     proc = subprocess.Popen([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", "localhost,", str(play)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     partial = os.path.join(dest + ".partial", "stream.tar.s2")
@@ -232,9 +227,7 @@ def test_corrupted_backup_is_refused_and_creates_nothing(sc, tmp_path):
     api(url, "$JS.API.STREAM.CREATE.SMALL", {"name": "SMALL", "subjects": ["small"], "num_replicas": 3,
                                              "placement": {"cluster": "c2"}})
     asyncio.run(_publish(url, "small", 300))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    env = ansible_env()
     ansible = os.path.join(ROOT, ".venv", "bin", "ansible")
     dest = str(tmp_path / "SMALL")
     r = subprocess.run([ansible, "localhost", "-m", "natsops.jetstream.stream_backup", "-a",
@@ -280,9 +273,7 @@ async def _publish(url, subject, count):
 def test_mirror_in_c2_serves_the_data_when_c1_is_down(sc, tmp_path):
     """Runs last: it stops cluster c1."""
     c1, c2 = sc.urls("c1"), sc.urls("c2")
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    env = ansible_env()
     ansible = os.path.join(ROOT, ".venv", "bin", "ansible")
     for opts in ({"name": "PAYMENTS", "subjects": ["payments.>"], "replicas": 3, "placement": {"cluster": "c1"}},
                  {"name": "PAYMENTS_DR", "mirror": {"name": "PAYMENTS"}, "replicas": 3, "placement": {"cluster": "c2"}}):

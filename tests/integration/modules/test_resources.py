@@ -8,16 +8,10 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from jsutil import api, stream_info
+from jsutil import api, merged, stream_info
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
 from natsproc import Supercluster, binary_for  # noqa: E402
-
-
-def merged(base, **changes):
-    out = dict(base)
-    out.update(changes)
-    return out
 
 
 def task(module, **opts):

@@ -2,13 +2,7 @@
 immutable refusal, recreate, validation before anything is sent, unreachable server, delete."""
 import time
 
-from jsutil import api, publish, stream_info
-
-
-def merged(base, **changes):
-    out = dict(base)
-    out.update(changes)
-    return out
+from jsutil import api, merged, publish, stream_info
 
 
 def stream_task(**opts):

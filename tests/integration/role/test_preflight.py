@@ -7,6 +7,7 @@ import subprocess
 import textwrap
 
 import pytest
+from natsproc import ansible_env
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
@@ -18,9 +19,7 @@ def run_site(tmp_path, inventory, extra_vars=None):
            os.path.join(ROOT, "playbooks", "site.yml")]
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default")
+    env = ansible_env(ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, cwd=ROOT, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out
