@@ -204,6 +204,21 @@ def restore(client, path, config, state, chunk_size=64 * 1024, timeout=3600):
     return client.run(_restore(client, path, config, state, chunk_size, timeout))
 
 
+async def _request_when_routed(nc, subject, payload, timeout, wait=10.0):
+    """A request to the restore subject, retried while no server answers it yet: the peer that receives the
+    data can sit in another cluster, and its interest takes a moment to cross the gateways."""
+    import nats.errors
+    deadline = time.time() + wait
+    while True:
+        try:
+            return await nc.request(subject, payload, timeout=timeout)
+        except nats.errors.NoRespondersError:
+            if time.time() >= deadline:
+                raise SnapshotError('no server answers the restore subject %s (interest did not reach this '
+                                    'cluster within %.0fs)' % (subject, wait))
+            await asyncio.sleep(0.2)
+
+
 async def _restore(client, path, config, state, chunk_size, timeout):
     nc = client.nc
     name = config['name']
@@ -223,11 +238,11 @@ async def _restore(client, path, config, state, chunk_size, timeout):
             block = f.read(chunk_size)
             if not block:
                 break
-            ack = await nc.request(deliver, block, timeout=client.request_timeout)
+            ack = await _request_when_routed(nc, deliver, block, client.request_timeout)
             if ack.data:
                 raise SnapshotError('the server rejected restore data at byte %d: %s' % (sent, ack.data.decode()))
             sent += len(block)
-    final = await nc.request(deliver, b'', timeout=timeout)
+    final = await _request_when_routed(nc, deliver, b'', timeout)
     result = json.loads(final.data) if final.data else {}
     if result.get('error'):
         err = result['error']
