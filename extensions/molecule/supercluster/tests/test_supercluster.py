@@ -2,6 +2,8 @@
 import asyncio
 import base64
 import json
+import os
+import ssl
 import subprocess
 import time
 
@@ -12,12 +14,55 @@ CLUSTERS = {"c1": ["c1-n1", "c1-n2", "c1-n3"], "c2": ["c2-n1", "c2-n2", "c2-n3"]
 ALL = [n for nodes in CLUSTERS.values() for n in nodes]
 
 
+ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY",
+                      os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")))
+
+
+def run_site(*extra):
+    """Run playbooks/site.yml against the scenario's inventory, as an operator would."""
+    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_PIPELINING="1", ANSIBLE_FORKS="12")
+    return subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory,
+                           os.path.join(ROOT, "playbooks", "site.yml")] + list(extra),
+                          capture_output=True, text=True, env=env, timeout=900, check=False)
+
+
+# The scenario deploys with TLS on every listener and mTLS users; site.yml's pki role writes here.
+PKI = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "pki")
+SECRETS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "secrets")
+
+
 def monitor(host, path):
-    """Read a monitoring endpoint from the node itself."""
+    """Read a monitoring endpoint (HTTPS, verified against the deployed CA) from the node itself."""
     out = host.check_output(
-        "python3 -c \"import urllib.request,sys;sys.stdout.write(urllib.request.urlopen("
-        "'http://127.0.0.1:8222/%s', timeout=5).read().decode())\"" % path)
+        "python3 -c \"import ssl,urllib.request,sys;c=ssl.create_default_context(cafile='/etc/nats-server/tls/ca.crt');"
+        "sys.stdout.write(urllib.request.urlopen('https://127.0.0.1:8222/%s', timeout=5, context=c).read().decode())\"" % path)
     return json.loads(out)
+
+
+def tls_context(identity="admin", pki=PKI):
+    """Client TLS: the CA verifies the servers (by chain; nodes are reached by IP), the identity's certificate
+    authenticates the user (verify_and_map)."""
+    ctx = ssl.create_default_context(cafile=os.path.join(PKI, "ca.crt"))
+    ctx.check_hostname = False
+    if identity:
+        d = os.path.join(pki, "clients", identity)
+        ctx.load_cert_chain(os.path.join(d, "tls.crt"), os.path.join(d, "tls.key"))
+    return ctx
+
+
+def node_monitor(node, path="varz"):
+    """Read a monitoring endpoint of a node from inside its container (no testinfra host needed)."""
+    return json.loads(subprocess.check_output(
+        ["docker", "exec", node, "python3", "-c",
+         "import ssl,urllib.request;c=ssl.create_default_context(cafile='/etc/nats-server/tls/ca.crt');"
+         "print(urllib.request.urlopen('https://127.0.0.1:8222/%s', timeout=5, context=c).read().decode())" % path],
+        text=True))
+
+
+def urls(nodes):
+    return ["tls://%s:4222" % _ip(n) for n in nodes]
 
 
 def name_of(host):
@@ -84,8 +129,8 @@ def _ip(container):
         text=True).strip()
 
 
-async def _connect(node):
-    return await nats.connect("nats://%s:4222" % _ip(node), connect_timeout=3, max_reconnect_attempts=1,
+async def _connect(node, identity="admin"):
+    return await nats.connect(urls([node]), tls=tls_context(identity), connect_timeout=3, max_reconnect_attempts=1,
                               reconnect_time_wait=0.5)
 
 
@@ -139,9 +184,6 @@ def test_r3_stream_placed_in_c2_one_replica_per_az_and_read_back_through_c3(host
         pytest.skip("supercluster-wide check runs once, from c1-n1")
     tags = {}
     for node in ALL:
-        out = subprocess.check_output(["docker", "exec", node, "python3", "-c",
-                                       "import urllib.request;print(urllib.request.urlopen("
-                                       "'http://127.0.0.1:8222/varz').read().decode())"], text=True)
-        tags[node] = [t for t in json.loads(out).get("tags", []) if t.startswith("az:")][0]
+        tags[node] = [t for t in node_monitor(node).get("tags", []) if t.startswith("az:")][0]
     deadline = time.time() + 60
     asyncio.run(asyncio.wait_for(_placement_and_cross_cluster_read(tags), deadline - time.time()))

@@ -14,9 +14,8 @@ import time
 import nats
 import pytest
 
-from test_supercluster import ALL, _ip, monitor, name_of
+from test_supercluster import ALL, name_of, node_monitor, run_site, tls_context, urls
 
-ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")))
 
 
 def _ts(text):
@@ -28,12 +27,7 @@ def _ts(text):
 
 
 def site(version):
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_PIPELINING="1", ANSIBLE_FORKS="12")
-    return subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory,
-                           os.path.join(ROOT, "playbooks", "site.yml"), "-e", "nats_server_version=%s" % version],
-                          capture_output=True, text=True, env=env, timeout=900, check=False)
+    return run_site("-e", "nats_server_version=%s" % version)
 
 
 class Publisher(threading.Thread):
@@ -48,7 +42,8 @@ class Publisher(threading.Thread):
         asyncio.run(self._run())
 
     async def _run(self):
-        nc = await nats.connect(self.servers, max_reconnect_attempts=-1, reconnect_time_wait=0.2, connect_timeout=2)
+        nc = await nats.connect(self.servers, tls=tls_context(), max_reconnect_attempts=-1, reconnect_time_wait=0.2,
+                                connect_timeout=2)
         js = nc.jetstream()
         i = 0
         try:
@@ -76,15 +71,13 @@ class Publisher(threading.Thread):
 def test_rolling_upgrade_keeps_every_acknowledged_message(host):
     if name_of(host) != "c1-n1":
         pytest.skip("runs once, from c1-n1")
-    before = dict((n, json.loads(subprocess.check_output(
-        ["docker", "exec", n, "python3", "-c", "import urllib.request;print(urllib.request.urlopen("
-         "'http://127.0.0.1:8222/varz').read().decode())"], text=True))) for n in ALL)
+    before = dict((n, node_monitor(n)) for n in ALL)
     assert {v["version"] for v in before.values()} == {"2.14.6"}
 
-    servers = ["nats://%s:4222" % _ip(n) for n in ALL]
+    servers = urls(ALL)
 
     async def setup():
-        nc = await nats.connect(servers)
+        nc = await nats.connect(servers, tls=tls_context())
         try:
             for name, cluster in (("UPG1", "c1"), ("UPG2", "c2")):
                 r = json.loads((await nc.request("$JS.API.STREAM.CREATE." + name, json.dumps({
@@ -109,9 +102,7 @@ def test_rolling_upgrade_keeps_every_acknowledged_message(host):
     order = re.findall(r"(?:TASK|RUNNING HANDLER) \[natsops\.jetstream\.server : Restart \| Restart through lame-duck mode (\S+)\]",
                        proc.stdout)
     assert sorted(order) == sorted(ALL) and len(order) == 9, order
-    after = dict((n, json.loads(subprocess.check_output(
-        ["docker", "exec", n, "python3", "-c", "import urllib.request;print(urllib.request.urlopen("
-         "'http://127.0.0.1:8222/varz').read().decode())"], text=True))) for n in ALL)
+    after = dict((n, node_monitor(n)) for n in ALL)
     assert {v["version"] for v in after.values()} == {"2.15.1"}
     assert all(after[n]["start"] != before[n]["start"] for n in ALL)
     # One at a time: each node came up only after the previous one was back and healthy (a restart through
@@ -122,7 +113,7 @@ def test_rolling_upgrade_keeps_every_acknowledged_message(host):
 
     assert pub.failures == 0, "publishes that failed for 20 s: %d" % pub.failures
     async def check():
-        nc = await nats.connect(servers)
+        nc = await nats.connect(servers, tls=tls_context())
         try:
             for stream, seqs in pub.acked.items():
                 info = json.loads((await nc.request("$JS.API.STREAM.INFO." + stream, b"", timeout=10)).data)

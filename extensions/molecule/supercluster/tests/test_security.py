@@ -1,0 +1,298 @@
+"""Security of the deployed supercluster with real clients over real TLS (runs before the upgrade test).
+
+TLS on the client, route, gateway and monitoring ports; users by client certificate (verify_and_map);
+admin/reader/sys roles; key files 0600; certificate rotation by reload with unchanged PIDs; a reload that
+nats-server rejects fails the play."""
+import asyncio
+import datetime
+import glob
+import json
+import os
+import socket
+import ssl
+import threading
+import time
+import urllib.request
+
+import nats
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from test_supercluster import ALL, PKI, SECRETS, _ip, name_of, run_site, tls_context, urls
+
+PORTS = {"client": 4222, "route": 6222, "gateway": 7222, "monitor": 8222}
+
+
+def once(host):
+    if name_of(host) != "c1-n1":
+        pytest.skip("supercluster-wide check runs once, from c1-n1")
+
+
+def test_tls_files_are_owned_and_private(host):
+    key = host.file("/etc/nats-server/tls/tls.key")
+    assert key.user == "nats" and key.mode == 0o600
+    for name in ("tls.crt", "ca.crt"):
+        f = host.file("/etc/nats-server/tls/" + name)
+        assert f.user == "root" and f.mode == 0o644
+    conf = host.file("/etc/nats-server/nats-server.conf")
+    assert conf.user == "root" and conf.group == "nats" and conf.mode == 0o640
+    assert host.file("/etc/nats-server/tls").mode == 0o750
+
+
+def _plaintext_refused(ip, port):
+    """Speak the plaintext protocol to a TLS-only listener: it must never answer like a NATS or HTTP server."""
+    s = socket.create_connection((ip, port), timeout=3)
+    s.settimeout(3)
+    try:
+        if port == PORTS["monitor"]:
+            s.sendall(b"GET /varz HTTP/1.0\r\n\r\n")
+            reply = s.recv(4096)
+            return b"200 OK" not in reply and b"server_id" not in reply
+        first = s.recv(4096)
+        assert first.startswith(b"INFO") and b'"tls_required":true' in first, first[:200]
+        s.sendall(b"CONNECT {\"verbose\":false}\r\nPING\r\n")
+        time.sleep(0.5)
+        return b"PONG" not in s.recv(4096)
+    except (ConnectionResetError, socket.timeout):
+        return True
+    finally:
+        s.close()
+
+
+def served_serial(ip, port, identity=None):
+    """Serial of the certificate a listener serves, read from a real TLS handshake."""
+    ctx = tls_context(identity)
+    s = socket.create_connection((ip, port), timeout=3)
+    if port != PORTS["monitor"]:
+        s.recv(4096)  # INFO comes before the TLS upgrade on NATS listeners
+    with ctx.wrap_socket(s) as t:
+        return x509.load_der_x509_certificate(t.getpeercert(binary_form=True)).serial_number
+
+
+def test_plaintext_is_refused_on_client_route_gateway_and_monitoring_ports(host):
+    once(host)
+    for node in ("c1-n1", "c2-n2", "c3-n3"):
+        ip = _ip(node)
+        for name, port in PORTS.items():
+            assert _plaintext_refused(ip, port), "%s %s port accepted plaintext" % (node, name)
+            assert served_serial(ip, port) > 0  # and the same port completes a verified TLS handshake
+
+
+def _foreign_identity(tmp):
+    """A CA that is not ours, and a client certificate 'admin' signed by it."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "intruder CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "admin")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("admin")]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    d = os.path.join(tmp, "clients", "admin")
+    os.makedirs(d)
+    with open(os.path.join(d, "tls.crt"), "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(os.path.join(d, "tls.key"), "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return tmp
+
+
+async def _refused(**kwargs):
+    errors = []
+
+    async def on_error(e):
+        errors.append(e)
+    try:
+        nc = await nats.connect(urls(["c1-n1"]), connect_timeout=3, allow_reconnect=False,
+                                max_reconnect_attempts=0, error_cb=on_error, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - any refusal is the expected outcome
+        return str(exc) or type(exc).__name__
+    await nc.close()
+    return None
+
+
+def test_foreign_ca_and_missing_client_certificate_are_refused(host, tmp_path):
+    once(host)
+    foreign = _foreign_identity(str(tmp_path))
+    assert asyncio.run(_refused(tls=tls_context("admin", pki=foreign))) is not None
+    assert asyncio.run(_refused(tls=tls_context(None))) is not None
+    # A route or gateway peer must present a certificate of our CA too.
+    for port in (PORTS["route"], PORTS["gateway"]):
+        assert _peer_refused(_ip("c2-n1"), port, tls_context("admin", pki=foreign)), port
+
+
+def _peer_refused(ip, port, ctx):
+    """A TLS client with a foreign certificate: the handshake fails or the server closes the connection."""
+    s = socket.create_connection((ip, port), timeout=3)
+    s.recv(4096)  # INFO
+    try:
+        with ctx.wrap_socket(s) as t:
+            t.sendall(b"PING\r\n")
+            return t.recv(4096) == b""
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError, socket.timeout):
+        return True
+
+
+async def _roles():
+    violations = []
+
+    async def on_error(e):
+        violations.append(str(e))
+
+    async def connect(identity, node="c1-n1"):
+        return await nats.connect(urls([node]), tls=tls_context(identity), connect_timeout=3,
+                                  max_reconnect_attempts=1, error_cb=on_error)
+
+    admin = await connect("admin")
+    js = admin.jetstream()
+    cfg = {"name": "SECURE_ORDERS", "subjects": ["secure.orders.>"], "num_replicas": 3, "storage": "file",
+           "placement": {"cluster": "c2"}}
+    reply = json.loads((await admin.request("$JS.API.STREAM.CREATE.SECURE_ORDERS", json.dumps(cfg).encode(),
+                                            timeout=10)).data)
+    assert "error" not in reply, reply
+    for i in range(5):
+        await js.publish("secure.orders.new", b"order-%d" % i, timeout=5)
+    assert (await js.stream_info("SECURE_ORDERS")).state.messages == 5
+
+    reader = await connect("reader", "c3-n1")
+    rjs = reader.jetstream()
+    sub = await rjs.pull_subscribe("secure.orders.>", durable="reader_pull", stream="SECURE_ORDERS")
+    msgs = await sub.fetch(5, timeout=10)
+    assert [m.data for m in msgs] == [b"order-%d" % i for i in range(5)]
+    for m in msgs:
+        await m.ack()
+    assert (await rjs.get_msg("SECURE_ORDERS", 1)).data == b"order-0"
+    assert (await rjs.stream_info("SECURE_ORDERS")).state.messages == 5
+
+    # What the reader may not do: publish data, delete or purge the stream, delete a message.
+    denied = {"secure.orders.new": None, "$JS.API.STREAM.DELETE.SECURE_ORDERS": b"",
+              "$JS.API.STREAM.PURGE.SECURE_ORDERS": b"", "$JS.API.STREAM.MSG.DELETE.SECURE_ORDERS": b'{"seq":1}'}
+    for subject, payload in denied.items():
+        with pytest.raises(Exception):
+            await reader.request(subject, payload or b"x", timeout=2)
+    await reader.flush()
+    await asyncio.sleep(0.5)
+    for subject in denied:
+        assert any("Permissions Violation for Publish to \"%s\"" % subject in v for v in violations), (subject, violations)
+    assert (await js.stream_info("SECURE_ORDERS")).state.messages == 5
+
+    # sys sees server data of all nine nodes; the application account cannot reach $SYS.
+    sysc = await connect("sys")
+    inbox = sysc.new_inbox()
+    seen = set()
+    sub = await sysc.subscribe(inbox)
+    await sysc.publish("$SYS.REQ.SERVER.PING", b"", reply=inbox)
+    deadline = time.time() + 5
+    while len(seen) < 9 and time.time() < deadline:
+        try:
+            msg = await sub.next_msg(timeout=1)
+            seen.add(json.loads(msg.data)["server"]["name"])
+        except asyncio.TimeoutError:
+            pass
+    assert seen == set(ALL)
+    with pytest.raises(Exception):
+        await admin.request("$SYS.REQ.SERVER.PING", b"", timeout=2)
+
+    await js.delete_stream("SECURE_ORDERS")
+    for c in (admin, reader, sysc):
+        await c.close()
+
+
+def test_admin_reader_and_sys_roles(host):
+    once(host)
+    asyncio.run(asyncio.wait_for(_roles(), 120))
+
+
+def _pids():
+    import subprocess
+    return {n: subprocess.check_output(["docker", "exec", n, "systemctl", "show", "-p", "MainPID", "--value",
+                                        "nats-server"], text=True).strip() for n in ALL}
+
+
+class HealthWatch(threading.Thread):
+    """Polls /healthz of all nine nodes over HTTPS once a second until stopped (at most 600 s)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.stop, self.polls, self.bad = threading.Event(), 0, []
+        self.ips = {n: _ip(n) for n in ALL}
+
+    def run(self):
+        ctx = tls_context(None)
+        deadline = time.time() + 600
+        while not self.stop.is_set() and time.time() < deadline:
+            for node, ip in self.ips.items():
+                try:
+                    body = json.loads(urllib.request.urlopen("https://%s:8222/healthz" % ip, timeout=3, context=ctx).read())
+                    if body.get("status") != "ok":
+                        self.bad.append((node, body))
+                except Exception as exc:  # noqa: BLE001 - any failure is recorded and asserted on
+                    self.bad.append((node, str(exc)))
+            self.polls += 1
+            self.stop.wait(1)
+
+
+def _secrets():
+    """Everything secret a run handles: route/gateway passwords and the base64 body of every private key."""
+    out = []
+    for path in glob.glob(os.path.join(SECRETS, "**", "*"), recursive=True):
+        if os.path.isfile(path):
+            out.append(open(path).read().split()[0])
+    for path in glob.glob(os.path.join(PKI, "**", "*.key"), recursive=True):
+        lines = open(path).read().splitlines()
+        out.extend(line for line in lines[1:-1] if len(line) > 20)
+    return out
+
+
+def test_certificate_rotation_is_a_reload_with_unchanged_pids(host):
+    once(host)
+    ips = {n: _ip(n) for n in ALL}
+    pids = _pids()
+    before = {(n, p): served_serial(ips[n], port) for n in ALL for p, port in PORTS.items()}
+    watch = HealthWatch()
+    watch.start()
+    try:
+        # A renewal window longer than the certificates' life re-issues every certificate.
+        proc = run_site("-v", "--diff", "-e", "nats_pki_renew_days=4000")
+    finally:
+        watch.stop.set()
+        watch.join()
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert proc.stdout.count("will reload: certificates") == 9, proc.stdout[-4000:]
+    assert "needs a restart" not in proc.stdout
+    assert _pids() == pids
+    after = {(n, p): served_serial(ips[n], port) for n in ALL for p, port in PORTS.items()}
+    unchanged = [k for k in before if before[k] == after[k]]
+    assert not unchanged, unchanged
+    assert watch.polls >= 3 and not watch.bad, watch.bad[:5]
+    secrets = _secrets()
+    assert len(secrets) > 20
+    leaked = [s[:6] for s in secrets if s in proc.stdout or s in proc.stderr]
+    assert not leaked, leaked
+    # Clients with the re-issued certificates still work.
+    asyncio.run(asyncio.wait_for(_roles(), 120))
+
+
+def test_a_reload_nats_server_rejects_fails_the_play_and_the_node_keeps_running(host):
+    once(host)
+    pids = _pids()
+    # max_closed_clients passes `nats-server -t` but cannot be changed by a reload.
+    proc = run_site("--limit", "c3-n3", "-e", json.dumps({"nats_server_extra_config": {"max_closed_clients": 5}}))
+    assert proc.returncode != 0
+    assert "did not apply the new configuration" in proc.stdout, proc.stdout[-3000:]
+    assert "config reload not supported for MaxClosedClients" in proc.stdout
+    assert _pids() == pids
+    healthy = json.loads(urllib.request.urlopen("https://%s:8222/healthz" % _ip("c3-n3"), timeout=3,
+                                                context=tls_context(None)).read())
+    assert healthy["status"] == "ok"
+    back = run_site("--limit", "c3-n3")
+    assert back.returncode == 0, back.stdout[-3000:]
+    assert _pids() == pids
