@@ -125,3 +125,31 @@ def test_differing_domains(tmp_path):
 def test_lame_duck_too_short(tmp_path):
     out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {"nats_server_lame_duck_duration": "10s"})
     assert "nats_server_lame_duck_duration must be at least 30s (is '10s')" in out
+
+
+def test_mtls_without_client_tls(tmp_path):
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {"nats_server_auth_mode": "mtls"})
+    assert "nats_server_auth_mode 'mtls' needs TLS on the client port (nats_server_tls_client_enabled: true)" in out
+
+
+def test_unknown_permission_set(tmp_path):
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {
+        "nats_server_auth_mode": "password", "nats_server_tls_enabled": True, "nats_pki_mode": "byo",
+        "nats_server_secrets_dir": str(tmp_path / "secrets"),
+        "nats_server_app_users": [{"name": "admin", "permissions": "admin"}, {"name": "bob", "permissions": "ops"}]})
+    assert ("nats_server_app_users: user 'bob' uses permission set 'ops', which is not defined; "
+            "known sets: admin, reader") in out
+    assert not (tmp_path / "secrets").exists()  # no secret was generated either
+
+
+def test_unknown_identity_in_mtls_mode(tmp_path):
+    pki = tmp_path / "pki"
+    for ident in ("admin", "reader", "sys"):
+        (pki / "clients" / ident).mkdir(parents=True)
+        (pki / "clients" / ident / "tls.crt").write_text("placeholder")
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {
+        "nats_server_auth_mode": "mtls", "nats_server_tls_enabled": True, "nats_pki_mode": "byo",
+        "nats_server_tls_pki_dir": str(pki),
+        "nats_server_app_users": [{"name": "admin", "permissions": "admin"}, {"name": "dave", "permissions": "reader"}]})
+    assert "nats_server_app_users: user 'dave' has no client certificate in %s/clients" % pki in out
+    assert "add it to nats_pki_extra_identities" in out

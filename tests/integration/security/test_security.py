@@ -12,7 +12,6 @@ import subprocess
 import tempfile
 import time
 
-import jinja2
 import nats
 import pytest
 from nats.js.api import StreamConfig
@@ -38,24 +37,18 @@ def pki():
     shutil.rmtree(d + "-other", ignore_errors=True)
 
 
-def render_accounts():
-    e = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROOT, "roles/server/templates")))
-    e.filters["to_json"] = json.dumps
-    e.filters["combine"] = lambda a, b: dict(a, **b)
-    return e.get_template("accounts.conf.j2").render(
-        nats_server_data_subjects=["orders.>"], nats_server_reader_deliver_subjects=[],
-        nats_server_permission_sets={}, nats_server_auth_mode="mtls", nats_server_app_account="APP",
-        nats_server_app_account_limits={"max_memory": 64 * 1024 * 1024, "max_storage": 256 * 1024 * 1024,
-                                        "max_streams": 10, "max_consumers": 100},
-        nats_server_app_users=[{"name": "admin", "permissions": "admin"},
-                               {"name": "reader", "permissions": "reader"}])
+def render_accounts(dest):
+    """The accounts block exactly as the server role renders it (role defaults and vars, mtls mode)."""
+    env = dict(os.environ, PATH=BIN + ":" + os.environ["PATH"])
+    r = subprocess.run([BIN + "/ansible-playbook", "-i", "localhost,", "tests/integration/security/render_accounts.yml",
+                        "-e", "dest=" + dest], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 0, r.stdout[-3000:]
 
 
 @pytest.fixture(scope="module")
 def cluster(pki):
     work = tempfile.mkdtemp(prefix="natssec-")
-    with open(os.path.join(work, "accounts.conf"), "w") as f:
-        f.write(render_accounts())
+    render_accounts(os.path.join(work, "accounts.conf"))
     procs = []
     for i, n in enumerate(["n1", "n2", "n3"]):
         s = os.path.join(pki, "servers", n)

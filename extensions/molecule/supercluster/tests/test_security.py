@@ -296,3 +296,113 @@ def test_a_reload_nats_server_rejects_fails_the_play_and_the_node_keeps_running(
     back = run_site("--limit", "c3-n3")
     assert back.returncode == 0, back.stdout[-3000:]
     assert _pids() == pids
+
+
+def _expired_ca_bundle(tmp):
+    """A CA whose validity ended yesterday and a node certificate it signed (itself still valid)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expired CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=10))
+          .not_valid_after(now - datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "c2-n2")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("c2-n2")]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = {"ca": os.path.join(tmp, "ca.crt"), "cert": os.path.join(tmp, "tls.crt"), "key": os.path.join(tmp, "tls.key")}
+    with open(paths["ca"], "wb") as f:
+        f.write(ca.public_bytes(serialization.Encoding.PEM))
+    with open(paths["cert"], "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(paths["key"], "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return paths
+
+
+def _node_fingerprint(node):
+    import subprocess
+    return subprocess.check_output(["docker", "exec", node, "sh", "-c",
+                                    "sha256sum /etc/nats-server/nats-server.conf /etc/nats-server/tls/*; "
+                                    "systemctl show -p MainPID --value nats-server"], text=True)
+
+
+def test_bad_security_input_fails_in_preflight_before_any_change(host, tmp_path):
+    once(host)
+    expired = _expired_ca_bundle(str(tmp_path))
+    other_key = os.path.join(PKI, "servers", "c1-n1", "tls.key")
+    cases = [
+        ({"nats_server_tls_cert_src": "/nonexistent/tls.crt"}, ["nats_server_tls_cert_src", "/nonexistent/tls.crt"]),
+        ({"nats_server_tls_key_src": other_key}, ["nats_server_tls_key_src", other_key, "does not match"]),
+        ({"nats_server_tls_ca_src": expired["ca"], "nats_server_tls_cert_src": expired["cert"],
+          "nats_server_tls_key_src": expired["key"]}, ["nats_server_tls_ca_src", expired["ca"], "expired"]),
+        ({"nats_server_app_users": [{"name": "admin", "permissions": "admin"}, {"name": "bob", "permissions": "ops"}]},
+         ["nats_server_app_users", "'bob'", "permission set 'ops'"]),
+        ({"nats_server_app_users": [{"name": "admin", "permissions": "admin"}, {"name": "carol", "permissions": "reader"}]},
+         ["nats_server_app_users", "'carol' has no client certificate", "nats_pki_extra_identities"]),
+    ]
+    before = _node_fingerprint("c2-n2")
+    for extra, expected in cases:
+        proc = run_site("--limit", "c2-n2", "-e", json.dumps(extra))
+        out = " ".join((proc.stdout + proc.stderr).split())
+        assert proc.returncode != 0, out[-2000:]
+        for text in expected:
+            assert text in out, (text, out[-2000:])
+        assert "changed=0" in out and "Configure |" not in out, out[-2000:]
+    assert _node_fingerprint("c2-n2") == before
+
+
+async def _password_clients(passwords):
+    violations = []
+
+    async def on_error(e):
+        violations.append(str(e))
+
+    async def connect(user):
+        return await nats.connect(urls(["c2-n1"]), tls=tls_context(None), user=user, password=passwords[user],
+                                  connect_timeout=3, max_reconnect_attempts=1, error_cb=on_error)
+
+    admin = await connect("admin")
+    js = admin.jetstream()
+    await js.add_stream(name="PW_EVENTS", subjects=["pw.events.>"], num_replicas=3)
+    await js.publish("pw.events.a", b"1", timeout=5)
+    reader = await connect("reader")
+    assert (await reader.jetstream().get_msg("PW_EVENTS", 1)).data == b"1"
+    with pytest.raises(Exception):
+        await reader.request("pw.events.b", b"x", timeout=2)
+    await asyncio.sleep(0.3)
+    assert any('Permissions Violation for Publish to "pw.events.b"' in v for v in violations), violations
+    with pytest.raises(Exception):
+        await nats.connect(urls(["c2-n1"]), tls=tls_context(None), user="admin", password="wrong" + passwords["admin"],
+                           connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0)
+    await js.delete_stream("PW_EVENTS")
+    await admin.close()
+    await reader.close()
+
+
+def test_password_mode_and_back_to_mtls_by_reload(host):
+    once(host)
+    import subprocess
+    pids = _pids()
+    proc = run_site("-e", "nats_server_auth_mode=password")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert proc.stdout.count("will reload: configuration") == 9 and "needs a restart" not in proc.stdout
+    users = os.path.join(SECRETS, "users")
+    passwords = {}
+    for name in ("admin", "reader", "sys"):
+        path = os.path.join(users, name)
+        assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+        passwords[name] = open(path).read().split()[0]
+        assert passwords[name] not in proc.stdout
+    conf = subprocess.check_output(["docker", "exec", "c2-n1", "cat", "/etc/nats-server/nats-server.conf"], text=True)
+    assert conf.count('"password": "$2b$11$') == 3 and not any(p in conf for p in passwords.values())
+    asyncio.run(asyncio.wait_for(_password_clients(passwords), 120))
+    back = run_site()
+    assert back.returncode == 0, back.stdout[-4000:]
+    assert back.stdout.count("will reload: configuration") == 9
+    assert _pids() == pids
+    asyncio.run(asyncio.wait_for(_roles(), 120))
