@@ -473,3 +473,18 @@ def test_permission_change_applies_by_reload(host):
     assert back.returncode == 0 and back.stdout.count("will reload: configuration") == 9, back.stdout[-4000:]
     assert asyncio.run(asyncio.wait_for(_narrowed_admin(), 60)) == []
     assert _pids() == pids
+
+
+def test_files_already_on_the_node_are_used_in_place(host):
+    """Bring your own files on the hosts (nats_server_tls_remote_src): nothing is copied, a missing file is named."""
+    once(host)
+    on_node = {"nats_server_tls_remote_src": True, "nats_server_tls_cert_src": "/etc/nats-server/tls/tls.crt",
+               "nats_server_tls_key_src": "/etc/nats-server/tls/tls.key", "nats_server_tls_ca_src": "/etc/nats-server/tls/ca.crt"}
+    before = _node_fingerprint("c3-n1")
+    same = run_site("--limit", "c3-n1", "-e", json.dumps(on_node))
+    assert same.returncode == 0 and "changed=0" in same.stdout, same.stdout[-3000:]
+    missing = run_site("--limit", "c3-n1", "-e", json.dumps(dict(on_node, nats_server_tls_ca_src="/etc/nats-server/tls/other-ca.crt")))
+    out = " ".join((missing.stdout + missing.stderr).split())
+    assert missing.returncode != 0
+    assert "nats_server_tls_ca_src /etc/nats-server/tls/other-ca.crt does not exist on c3-n1" in out, out[-2000:]
+    assert _node_fingerprint("c3-n1") == before
