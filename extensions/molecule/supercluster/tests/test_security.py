@@ -488,3 +488,15 @@ def test_files_already_on_the_node_are_used_in_place(host):
     assert missing.returncode != 0
     assert "nats_server_tls_ca_src /etc/nats-server/tls/other-ca.crt does not exist on c3-n1" in out, out[-2000:]
     assert _node_fingerprint("c3-n1") == before
+
+
+def test_check_mode_reports_reloads_and_restarts_and_changes_nothing(host):
+    once(host)
+    before = {n: _node_fingerprint(n) for n in ALL}
+    reload = run_site("--check", "-e", "nats_server_max_payload=2MB")
+    assert reload.returncode == 0, reload.stdout[-3000:]
+    assert reload.stdout.count("will reload: configuration") == 9
+    restart = run_site("--check", "-e", "nats_server_lame_duck_duration=45s")
+    assert restart.returncode == 0, restart.stdout[-3000:]
+    assert restart.stdout.count("needs a restart: lame_duck") == 9
+    assert {n: _node_fingerprint(n) for n in ALL} == before
