@@ -22,7 +22,7 @@ rm -rf "$DEST"
 mkdir -p "$DEST"
 # Only what ships in the collection (galaxy.yml build_ignore): no lab scripts, CI or benchmarks.
 git ls-files -co --exclude-standard | grep -Ev '^(extensions|scripts|benchmarks|\.ci)/' \
-  | rsync -a --files-from=- ./ "$DEST/"
+  | tar -cf - --files-from=- | tar -xf - -C "$DEST"
 cd "$DEST"
 # ansible-test lists a collection's files through git.
 git init -q . && git add -A && git -c user.email=ci@localhost -c user.name=ci commit -qm snapshot
