@@ -6,7 +6,7 @@
 # Do not use this from other collections or standalone plugins/modules!
 
 """Connection layer shared by every JetStream module: options, a synchronous client over nats-py,
-raw JSON requests to the $JS.API, and human-friendly duration and size parsing."""
+raw JSON requests to the $JS.API, and the modules' reading of durations and sizes (through ``_units``)."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -27,6 +27,8 @@ except ImportError:  # pragma: no cover - exercised through missing_required_lib
     NATS_IMPORT_ERROR = traceback.format_exc()
 
 from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.natsops.jetstream.plugins.module_utils import _units
 
 
 def jetstream_argument_spec():
@@ -76,61 +78,41 @@ class JetStreamAPIError(Exception):
 # Human-friendly values
 # ---------------------------------------------------------------------------------------------
 
-_DURATION_UNITS = {'ns': 1, 'us': 1000, 'µs': 1000, 'ms': 1000 ** 2, 's': 1000 ** 3, 'm': 60 * 1000 ** 3,
-                   'h': 3600 * 1000 ** 3, 'd': 86400 * 1000 ** 3, 'w': 7 * 86400 * 1000 ** 3}
-_DURATION_RE = re.compile(r'(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w)')
-_SIZE_UNITS = {'': 1, 'b': 1, 'k': 1024, 'kb': 1000, 'kib': 1024, 'm': 1024 ** 2, 'mb': 1000 ** 2, 'mib': 1024 ** 2,
-               'g': 1024 ** 3, 'gb': 1000 ** 3, 'gib': 1024 ** 3, 't': 1024 ** 4, 'tb': 1000 ** 4, 'tib': 1024 ** 4}
-_SIZE_RE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$')
+_NUMBER_RE = re.compile(r'^\s*-?\d+(?:\.\d+)?\s*$')
 
 
 def parse_duration(value, field):
-    """'1h30m', '30s', '500ms', '2d' or a number of seconds -> nanoseconds. Raises ValueError naming the field."""
+    """A duration option -> nanoseconds, read by ``_units.parse_duration`` (nats-server's units, plus ``d`` and
+    ``w``). A bare number (``90``, ``"90"``, ``1.5``) is seconds, as nats-server's configuration reads one.
+    Negative durations are refused. Raises ValueError (``_units.UnitError``) naming the field."""
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ValueError('%s: %r is not a duration; use e.g. 30s, 5m, 1h30m, 7d or a number of seconds' % (field, value))
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError('%s: %r is negative; durations must be 0 or more' % (field, value))
-        return int(round(value * 1000 ** 3))
-    text = str(value).strip().lower()
-    if text in ('0', ''):
-        return 0
-    if re.match(r'^\d+(\.\d+)?$', text):
-        return int(round(float(text) * 1000 ** 3))
-    pos = 0
-    total = 0
-    for match in _DURATION_RE.finditer(text):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-        pos = match.end()
-    if pos != len(text) or pos == 0:
-        raise ValueError('%s: %r is not a duration; use e.g. 30s, 5m, 1h30m, 7d or a number of seconds'
-                         % (field, value))
-    return int(round(total))
+        return _units.parse_duration(value, field, allow_days=True)  # raises, naming the field
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER_RE.match(value)):
+        number = float(value)
+        if number < 0:
+            raise _units.UnitError('%s: %r is negative; durations must be 0 or more' % (field, value))
+        return int(round(number * 1000 ** 3))
+    ns = _units.parse_duration(value, field, allow_days=True)
+    if ns < 0:
+        raise _units.UnitError('%s: %r is negative; durations must be 0 or more' % (field, value))
+    return ns
 
 
 def parse_size(value, field, allow_unlimited=True):
-    """'1GiB', '512MB', '10k', an integer number of bytes, or -1 (unlimited) -> bytes."""
+    """A size option -> bytes, read by ``_units.parse_size`` (nats-server's meaning: ``K``/``M``/``G``/``T`` are
+    powers of 1000, ``KB``/``KiB``/``MB``/``MiB``/... powers of 1024). ``-1`` is unlimited when allowed; other
+    negative sizes are refused. Raises ValueError (``_units.UnitError``) naming the field."""
     if value is None:
         return None
-    if isinstance(value, bool):
-        raise ValueError('%s: %r is not a size; use e.g. 512MiB, 1GB or a number of bytes' % (field, value))
-    if isinstance(value, int) or (isinstance(value, str) and re.match(r'^\s*-1\s*$', value)):
-        number = int(value)
-        if number == -1 and allow_unlimited:
-            return -1
-        if number < 0:
-            raise ValueError('%s: %r is negative; use a size of 0 or more%s'
-                             % (field, value, ' or -1 for unlimited' if allow_unlimited else ''))
-        return number
-    match = _SIZE_RE.match(str(value))
-    if not match or match.group(2).lower() not in _SIZE_UNITS:
-        raise ValueError('%s: %r is not a size; use e.g. 512MiB, 1GB, 10k or a number of bytes%s'
-                         % (field, value, ', or -1 for unlimited' if allow_unlimited else ''))
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    number = _units.parse_size(value, field)
+    if number == -1 and allow_unlimited:
+        return -1
+    if number < 0:
+        raise _units.UnitError('%s: %r is not a size of 0 or more%s; expected %s'
+                               % (field, value, ' (or -1 for unlimited)' if allow_unlimited else '', _units.SIZE_HELP))
+    return number
 
 
 def format_duration(ns):

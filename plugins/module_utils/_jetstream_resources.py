@@ -343,6 +343,120 @@ def _show(field, value):
 
 
 # ---------------------------------------------------------------------------------------------
+# What the server stores: its defaults for zero values, and the rules between fields
+# ---------------------------------------------------------------------------------------------
+
+TWO_MINUTES = 120 * 1000 ** 3
+THIRTY_SECONDS = 30 * 1000 ** 3
+DEFAULT_MAX_ACK_PENDING = 1000
+DEFAULT_MAX_WAITING = 512
+
+# Stream limits where 0 (like leaving them out) means unlimited: the server stores -1.
+STREAM_ZERO_UNLIMITED = ('max_msgs', 'max_bytes', 'max_msgs_per_subject', 'max_msg_size', 'max_consumers')
+
+
+def default_duplicate_window(max_age):
+    """The window nats-server picks for duplicate_window 0: two minutes, or max_age when that is shorter."""
+    if max_age and max_age < TWO_MINUTES:
+        return max_age
+    return TWO_MINUTES
+
+
+def predict_stream(body):
+    """The stream config the server will store for ``body``: its defaults applied to zero and missing values
+    (limits 0 -> -1, duplicate_window 0 -> 2m or max_age, replicas 0 -> 1)."""
+    out = copy.deepcopy(body)
+    for field in STREAM_ZERO_UNLIMITED:
+        if not out.get(field):
+            out[field] = -1
+    if not out.get('duplicate_window') and not out.get('mirror'):
+        out['duplicate_window'] = default_duplicate_window(out.get('max_age'))
+    if not out.get('num_replicas'):
+        out['num_replicas'] = 1
+    for field, default in (('retention', 'limits'), ('storage', 'file'), ('discard', 'old')):
+        if not out.get(field):
+            out[field] = default
+    return out
+
+
+def predict_consumer(body, stream_cfg):
+    """The consumer config the server will store for ``body`` on a stream with ``stream_cfg``: ack_wait is
+    backoff[0] when there is a backoff (else 30s for acked consumers when 0), max_deliver 0 -> -1, and the
+    stream's consumer_limits (or the server defaults) for max_ack_pending and inactive_threshold."""
+    out = copy.deepcopy(body)
+    ack = out.get('ack_policy') or 'none'
+    limits = (stream_cfg or {}).get('consumer_limits') or {}
+    for field, default in (('deliver_policy', 'all'), ('ack_policy', 'none'), ('replay_policy', 'instant')):
+        if not out.get(field):
+            out[field] = default
+    if not out.get('deliver_subject') and not out.get('max_waiting'):
+        out['max_waiting'] = DEFAULT_MAX_WAITING
+    if out.get('backoff'):
+        out['ack_wait'] = out['backoff'][0]
+    elif not out.get('ack_wait') and ack != 'none':
+        out['ack_wait'] = THIRTY_SECONDS
+    if not out.get('max_deliver'):
+        out['max_deliver'] = -1
+    if not out.get('max_ack_pending'):
+        if limits.get('max_ack_pending'):
+            out['max_ack_pending'] = limits['max_ack_pending']
+        elif ack != 'none':
+            out['max_ack_pending'] = DEFAULT_MAX_ACK_PENDING
+    if not out.get('inactive_threshold') and limits.get('inactive_threshold'):
+        out['inactive_threshold'] = limits['inactive_threshold']
+    if out.get('priority_policy') == 'pinned_client' and not out.get('priority_timeout'):
+        out['priority_timeout'] = TWO_MINUTES
+    return out
+
+
+def _origin(field, desired):
+    return '' if field in desired else ' (the value on the server)'
+
+
+def stream_rules(after, desired, what):
+    """Rules between fields of the stream config the server would store (desired merged with the current
+    config); raises ValidationError naming the fields, so nothing the server would refuse is sent."""
+    max_age, window = after.get('max_age') or 0, after.get('duplicate_window') or 0
+    if max_age and window > max_age:
+        raise ValidationError('%s: max_age %s%s is shorter than duplicate_window %s%s; JetStream needs '
+                              'duplicate_window <= max_age. Set duplicate_window to %s or less (or 0 for the default).'
+                              % (what, format_duration(max_age), _origin('max_age', desired), format_duration(window),
+                                 _origin('duplicate_window', desired), format_duration(max_age)))
+
+
+def consumer_rules(after, desired, what):
+    """Rules between fields of the consumer config the server would store; raises ValidationError naming the
+    fields (backoff longer than max_deliver, ack_wait other than backoff[0], both filter options)."""
+    if desired.get('filter_subject') and _clean(desired.get('filter_subjects')):
+        raise ValidationError('%s: filter_subject and filter_subjects are mutually exclusive' % what)
+    backoff = after.get('backoff') or []
+    max_deliver = after.get('max_deliver')
+    if backoff and max_deliver not in (None, 0, -1) and len(backoff) > max_deliver:
+        raise ValidationError('%s: backoff has %d entries%s, more than max_deliver %d%s; JetStream needs max_deliver '
+                              '>= the number of backoff delays (or -1)'
+                              % (what, len(backoff), _origin('backoff', desired), max_deliver,
+                                 _origin('max_deliver', desired)))
+    if backoff and desired.get('ack_wait') and desired['ack_wait'] != backoff[0]:
+        raise ValidationError('%s: ack_wait: %s differs from the first backoff delay %s%s; with backoff JetStream '
+                              'uses backoff[0] as ack_wait. Drop ack_wait or make it equal.'
+                              % (what, format_duration(desired['ack_wait']), format_duration(backoff[0]),
+                                 _origin('backoff', desired)))
+
+
+def changed_fields(current, after, candidates):
+    """{field: (current, after)} for the candidate fields whose normalised values differ."""
+    cur, aft = normalise(current), normalise(after)
+    changes = {}
+    for field in sorted(candidates):
+        a, b = cur.get(field), aft.get(field)
+        if field in ('subjects', 'filter_subjects') and a is not None and b is not None and sorted(a) == sorted(b):
+            continue
+        if a != b:
+            changes[field] = (current.get(field), after.get(field))
+    return changes
+
+
+# ---------------------------------------------------------------------------------------------
 # Resources: read -> compare -> apply
 # ---------------------------------------------------------------------------------------------
 
@@ -364,6 +478,10 @@ class Result(object):
 
 
 class StreamResource(object):
+    """A stream. When the client carries listings (``stream_listing``: name -> info, ``consumer_listing``:
+    stream -> {consumer: info}, as apply sets them), they are read instead of the server and kept current with
+    every change made, or planned in check mode, so later resources of the same run see the planned state."""
+
     kind = 'stream'
 
     def __init__(self, client, name):
@@ -398,15 +516,21 @@ class StreamResource(object):
         info = self.info()
         return (info or {}).get('config') or {}
 
-    def _remember(self, info):
+    def _remember(self, info, consumers_gone=False):
         listing = getattr(self.client, 'stream_listing', None)
         if listing is not None:
             listing[self.name] = info
+        consumers = getattr(self.client, 'consumer_listing', None)
+        if consumers is not None and (consumers_gone or self.name not in consumers):
+            consumers[self.name] = {}
 
     def _forget(self):
         listing = getattr(self.client, 'stream_listing', None)
         if listing is not None:
             listing.pop(self.name, None)
+        consumers = getattr(self.client, 'consumer_listing', None)
+        if consumers is not None:
+            consumers.pop(self.name, None)
 
     # -- validation against the live system -----------------------------------------------------
     def validate(self, desired, creating):
@@ -444,6 +568,7 @@ class StreamResource(object):
         current = self.info()
         cur_cfg = (current or {}).get('config') or {}
         res.before = display(cur_cfg) if current else {}
+        what = 'stream %s' % self.name
         if state == 'absent':
             if current:
                 res.action, res.changed = 'deleted', True
@@ -460,40 +585,55 @@ class StreamResource(object):
             body = dict(create_defaults or {})
             body.update(desired)
             body['name'] = self.name
+            after = predict_stream(body)
+            stream_rules(after, desired, what)
             self.validate(body, creating=True)
             res.action, res.changed = 'created', True
-            res.after = display(body)
+            res.after = display(after)
             res.changes = sorted(desired)
             if not check_mode:
                 res.info = self.client.api('STREAM.CREATE.%s' % self.name, body)
-                res.after = display(res.info.get('config') or body)
-            self._remember(res.info or {'config': body})
+                res.after = display(res.info.get('config') or after)
+            self._remember(res.info or {'config': after, 'state': {'messages': 0}}, consumers_gone=True)
             return res
 
-        changes = diff_fields(cur_cfg, desired)
-        changes.pop('first_seq', None)   # only meaningful when the stream is created
+        # first_seq only means something when the stream is created: never sent with an update (the server would
+        # move the stream's first sequence).
+        desired = dict(desired)
+        first_seq = desired.pop('first_seq', None)
+        if first_seq is not None and _clean(first_seq) != _clean(cur_cfg.get('first_seq')):
+            res.warnings.append('stream %s: first_seq %s ignored; it is only used when the stream is created (the '
+                                'existing stream keeps first_seq %s)' % (self.name, first_seq,
+                                                                          cur_cfg.get('first_seq') or 0))
+        body = strip_for_server(cur_cfg)
+        body.update(desired)
+        if 'first_seq' in cur_cfg:
+            body['first_seq'] = cur_cfg['first_seq']
+        after = predict_stream(body)
+        stream_rules(after, desired, what)
+        changes = changed_fields(cur_cfg, after, set(desired) | {'duplicate_window'})
         if not changes:
             res.after = res.before
             res.info = current
             return res
         version = self.client.server_version()
-        immutable = stream_immutable_changes(cur_cfg, dict((k, desired[k]) for k in changes), version)
         res.changes = sorted(changes)
+        immutable = stream_immutable_changes(cur_cfg, dict((k, after.get(k)) for k in changes), version)
         if immutable:
             if not recreate:
                 raise ValidationError(immutable_message('stream', self.name, immutable))
-            # The new stream keeps every setting of the old one that is not managed here.
-            body = strip_for_server(cur_cfg)
-            body.update(desired)
-            body['name'] = self.name
-            self.validate(dict((k, desired[k]) for k in changes), creating=True)
+            # The new stream keeps every setting of the old one that is not managed here (first_seq included).
+            self.validate(dict((k, after.get(k)) for k in changes), creating=True)
             res.action, res.changed = 'recreated', True
-            res.after = display(body)
+            res.after = display(after)
             res.warnings.append('stream %s recreated: %d messages deleted' % (
                 self.name, (current.get('state') or {}).get('messages', 0)))
             if not check_mode:
                 self.client.api('STREAM.DELETE.%s' % self.name)
                 res.info = self.client.api('STREAM.CREATE.%s' % self.name, body)
+                res.after = display(res.info.get('config') or after)
+            # its consumers went with the old stream
+            self._remember(res.info or {'config': after, 'state': {'messages': 0}}, consumers_gone=True)
             return res
         moving = 'placement' in changes and _clean(desired.get('placement'))
         if moving and 'num_replicas' in changes:
@@ -502,16 +642,13 @@ class StreamResource(object):
                                   'then placement in a later run.' % (
                                       self.name, cur_cfg.get('placement'), desired.get('placement'),
                                       cur_cfg.get('num_replicas'), desired.get('num_replicas')))
-        body = strip_for_server(cur_cfg)
-        body.update(desired)
-        if not cur_cfg.get('first_seq'):
-            body.pop('first_seq', None)
-        self.validate(dict((k, desired[k]) for k in changes), creating=False)
+        self.validate(dict((k, after.get(k)) for k in changes), creating=False)
         res.action, res.changed = ('moved' if moving else 'updated'), True
-        res.after = display(body)
+        res.after = display(after)
         if not check_mode:
             res.info = self.client.api('STREAM.UPDATE.%s' % self.name, body)
-            res.after = display(res.info.get('config') or body)
+            res.after = display(res.info.get('config') or after)
+        self._remember(res.info or dict(current, config=after))
         return res
 
 
@@ -526,6 +663,23 @@ class ConsumerResource(object):
         self.stream = stream
         self.name = name
 
+    def _missing_stream(self):
+        return ValidationError('stream: %s does not exist; create it before its consumers' % self.stream)
+
+    def stream_config(self):
+        """Config of the consumer's stream (its consumer_limits give defaults); fails when it does not exist."""
+        listing = getattr(self.client, 'stream_listing', None)
+        if listing is not None:   # a listing of every stream (apply), kept current with what the run changes
+            if self.stream in listing:
+                return (listing[self.stream] or {}).get('config') or {}
+            raise self._missing_stream()
+        try:
+            return self.client.api('STREAM.INFO.%s' % self.stream).get('config') or {}
+        except JetStreamAPIError as exc:
+            if exc.err_code == 10059 or exc.code == 404:
+                raise self._missing_stream()
+            raise
+
     def info(self):
         listings = getattr(self.client, 'consumer_listing', None)
         if listings is not None and self.stream in listings:
@@ -534,10 +688,17 @@ class ConsumerResource(object):
             return self.client.api('CONSUMER.INFO.%s.%s' % (self.stream, self.name))
         except JetStreamAPIError as exc:
             if exc.err_code in (10014, 10059) or exc.code == 404:
-                if exc.err_code == 10059:
-                    raise ValidationError('stream: %s does not exist; create it before its consumers' % self.stream)
-                return None
+                return None   # no consumer, or no stream (ensure reports that through stream_config)
             raise
+
+    def _remember(self, info):
+        listings = getattr(self.client, 'consumer_listing', None)
+        if listings is not None:
+            listing = listings.setdefault(self.stream, {})
+            if info is None:
+                listing.pop(self.name, None)
+            else:
+                listing[self.name] = info
 
     def _send(self, config):
         body = {'stream_name': self.stream, 'config': config}
@@ -545,6 +706,8 @@ class ConsumerResource(object):
 
     def ensure(self, desired, state='present', recreate=False, check_mode=False):
         res = Result(self.kind, '%s/%s' % (self.stream, self.name))
+        what = 'consumer %s/%s' % (self.stream, self.name)
+        stream_cfg = self.stream_config() if state != 'absent' else None
         current = self.info()
         cur_cfg = (current or {}).get('config') or {}
         res.before = display(cur_cfg) if current else {}
@@ -554,68 +717,64 @@ class ConsumerResource(object):
                 res.changes = ['delete']
                 if not check_mode:
                     self.client.api('CONSUMER.DELETE.%s.%s' % (self.stream, self.name))
+                self._remember(None)
             else:
                 res.action = 'absent'
             return res
-        check_versions(desired, self.client.server_version(), 'consumer %s' % self.name)
-        if desired.get('filter_subject') and desired.get('filter_subjects'):
-            raise ValidationError('filter_subject and filter_subjects are mutually exclusive')
-        if desired.get('backoff') and desired.get('max_deliver') not in (None, -1) \
-                and len(desired['backoff']) > desired['max_deliver']:
-            raise ValidationError('backoff: %d entries, more than max_deliver (%d)'
-                                  % (len(desired['backoff']), desired['max_deliver']))
-        if desired.get('backoff') and desired.get('ack_wait') is not None \
-                and desired['ack_wait'] != desired['backoff'][0]:
-            raise ValidationError('ack_wait: %s differs from the first backoff delay %s; with backoff JetStream uses '
-                                  'backoff[0] as ack_wait. Drop ack_wait or make it equal.'
-                                  % (format_duration(desired['ack_wait']), format_duration(desired['backoff'][0])))
-        create = dict(desired)
-        create.setdefault('ack_policy', 'explicit')
-        create['durable_name'] = self.name
+        check_versions(desired, self.client.server_version(), what)
         if not current:
+            body = dict(desired)
+            body.setdefault('ack_policy', 'explicit')   # documented default of a new consumer
+            body['durable_name'] = self.name
+            after = predict_consumer(body, stream_cfg)
+            consumer_rules(after, desired, what)
             res.action, res.changed = 'created', True
             res.changes = sorted(desired)
-            res.after = display(create)
+            res.after = display(after)
             if not check_mode:
-                res.info = self._send(create)
-                res.after = display(res.info.get('config') or create)
+                res.info = self._send(body)
+                res.after = display(res.info.get('config') or after)
+            self._remember(res.info or {'name': self.name, 'config': after})
             return res
-        want = dict(desired)
-        want.setdefault('ack_policy', 'explicit')
-        changes = diff_fields(cur_cfg, want)
+        # An option left out keeps its current value: the update carries the full current config.
+        body = strip_for_server(cur_cfg)
+        if _clean(desired.get('filter_subjects')):
+            body.pop('filter_subject', None)
+        if desired.get('filter_subject'):
+            body.pop('filter_subjects', None)
+        body.update(desired)
+        after = predict_consumer(body, stream_cfg)
+        consumer_rules(after, desired, what)
+        changes = changed_fields(cur_cfg, after, set(desired) | {'ack_wait', 'filter_subject', 'filter_subjects'})
         if not changes:
             res.after = res.before
             res.info = current
             return res
         res.changes = sorted(changes)
-        immutable = consumer_immutable_changes(cur_cfg, dict((k, want[k]) for k in changes))
+        immutable = consumer_immutable_changes(cur_cfg, dict((k, after.get(k)) for k in changes))
         if immutable:
             if not recreate:
                 raise ValidationError(immutable_message('consumer', '%s/%s' % (self.stream, self.name), immutable))
             res.action, res.changed = 'recreated', True
-            body = strip_for_server(cur_cfg)
-            body.update(want)
-            res.after = display(body)
+            res.after = display(after)
             if not check_mode:
                 self.client.api('CONSUMER.DELETE.%s.%s' % (self.stream, self.name))
                 res.info = self._send(body)
+                res.after = display(res.info.get('config') or after)
+            self._remember(res.info or dict(current, config=after))
             return res
-        body = strip_for_server(cur_cfg)
-        body.update(want)
         res.action, res.changed = 'updated', True
-        res.after = display(body)
+        res.after = display(after)
         if not check_mode:
             res.info = self._send(body)
-            res.after = display(res.info.get('config') or body)
+            res.after = display(res.info.get('config') or after)
+        self._remember(res.info or dict(current, config=after))
         return res
 
 
 # ---------------------------------------------------------------------------------------------
 # KV buckets and object stores: canonical streams as nats.go and the NATS CLI create them
 # ---------------------------------------------------------------------------------------------
-
-TWO_MINUTES = 120 * 1000 ** 3
-
 
 def _bucket_managed(bucket, p):
     """Validation and the stream fields every bucket kind manages (KV and object store alike)."""
@@ -704,6 +863,50 @@ def bucket_argument_spec():
         compression=dict(type='bool'),
         metadata=dict(type='dict'),
     )
+
+
+def kv_argument_spec():
+    """Options of the kv_bucket module (and of apply's kv_buckets entries), connection options excluded."""
+    spec = bucket_argument_spec()
+    spec.update(
+        history=dict(type='int'),
+        max_value_size=dict(type='raw'),
+        republish=dict(type='dict'),
+        limit_marker_ttl=dict(type='raw'),
+    )
+    return spec
+
+
+def object_store_argument_spec():
+    """Options of the object_store module (and of apply's object_stores entries), connection options excluded."""
+    return bucket_argument_spec()
+
+
+def stream_argument_spec():
+    """Options of the stream module (and of apply's streams entries), connection options excluded."""
+    spec = dict(
+        name=dict(type='str', required=True),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        recreate=dict(type='bool', default=False),
+    )
+    spec.update(field_options(STREAM_FIELDS))
+    return spec
+
+
+def consumer_argument_spec():
+    """Options of the consumer module (and of apply's consumers entries), connection options excluded."""
+    spec = dict(
+        stream=dict(type='str', required=True),
+        name=dict(type='str', required=True),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        recreate=dict(type='bool', default=False),
+    )
+    spec.update(field_options(CONSUMER_FIELDS))
+    return spec
+
+
+STREAM_MUTUALLY_EXCLUSIVE = [('mirror', 'sources'), ('mirror', 'subjects')]
+CONSUMER_MUTUALLY_EXCLUSIVE = [('filter_subject', 'filter_subjects')]
 
 
 def module_result(module, res, **extra):

@@ -11,7 +11,12 @@ module: consumer
 short_description: Manage a durable JetStream consumer (pull or push)
 version_added: 0.1.0
 description:
-  - Creates, updates, recreates or deletes a durable consumer of a stream. Only the options you set are managed.
+  - Creates, updates, recreates or deletes a durable consumer of a stream. Only the options you set are managed;
+    an option left out keeps its current value on an existing consumer (also when it is recreated) and the
+    server's default on a new one (except O(ack_policy), V(explicit) for a new consumer).
+  - Rules between fields (O(backoff) and O(max_deliver), O(ack_wait) and O(backoff)) are checked on the
+    configuration the server would hold, the options given merged with the current ones, before anything is sent,
+    in check mode too.
   - Changes JetStream cannot make in place (deliver, ack and replay policy, start sequence or time, heartbeat, flow
     control, max_waiting, pull to push) fail before anything is sent, naming the field and both values, unless
     O(recreate=true).
@@ -53,29 +58,34 @@ options:
     type: str
   ack_policy:
     description: >-
-      Acknowledgement policy; V(explicit) when the consumer is created without it. Cannot change.
+      Acknowledgement policy; V(explicit) when the consumer is created without it. Left out, an existing consumer
+      keeps its policy (V(all) and V(none) included). Cannot change.
     type: str
     choices: [none, all, explicit]
   ack_wait:
     description: >-
-      Time to wait for an ack before redelivery (duration).
+      Time to wait for an ack before redelivery (duration); V(0) means the server default (30s). With a backoff
+      (given or already on the consumer) JetStream uses the first backoff delay as ack_wait: a different ack_wait is
+      refused, and the diff shows the first backoff delay.
     type: raw
   max_deliver:
     description: >-
-      Most delivery attempts (V(-1) unlimited).
+      Most delivery attempts (V(-1) or V(0) unlimited, stored as V(-1)).
     type: int
   backoff:
     description: >-
-      Redelivery delays (list of durations); no more entries than O(max_deliver).
+      Redelivery delays (list of durations); no more entries than O(max_deliver) (given or already on the
+      consumer).
     type: list
     elements: raw
   filter_subject:
     description: >-
-      Only deliver messages on this subject.
+      Only deliver messages on this subject. Setting it on a consumer that has O(filter_subjects) replaces them.
     type: str
   filter_subjects:
     description: >-
-      Only deliver messages on these subjects. Mutually exclusive with O(filter_subject).
+      Only deliver messages on these subjects. Mutually exclusive with O(filter_subject); setting it on a consumer
+      that has a O(filter_subject) replaces it.
     type: list
     elements: str
   replay_policy:
@@ -164,6 +174,7 @@ options:
 extends_documentation_fragment:
   - natsops.jetstream.connection
   - natsops.jetstream.attributes
+  - natsops.jetstream.units
 attributes:
   action_group:
     description: Use C(group/natsops.jetstream.jetstream) in C(module_defaults) to set the connection once.
@@ -222,21 +233,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
     JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
-    CONSUMER_FIELDS, ConsumerResource, ValidationError, build_desired, field_options, module_result)
+    CONSUMER_FIELDS, CONSUMER_MUTUALLY_EXCLUSIVE, ConsumerResource, ValidationError, build_desired,
+    consumer_argument_spec, module_result)
 
 
 def main():
     argument_spec = jetstream_argument_spec()
-    argument_spec.update(
-        stream=dict(type='str', required=True),
-        name=dict(type='str', required=True),
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        recreate=dict(type='bool', default=False),
-    )
-    argument_spec.update(field_options(CONSUMER_FIELDS))
+    argument_spec.update(consumer_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=nats_common_module_kwargs()['mutually_exclusive'] + [
-                               ('filter_subject', 'filter_subjects')],
+                           mutually_exclusive=nats_common_module_kwargs()['mutually_exclusive'] + CONSUMER_MUTUALLY_EXCLUSIVE,
                            required_together=nats_common_module_kwargs()['required_together'])
     try:
         desired = build_desired(CONSUMER_FIELDS, module.params)

@@ -36,7 +36,7 @@ options:
     description: Values kept per key, 1 to 64 (the stream's max_msgs_per_subject); V(1) when created without it.
     type: int
   max_value_size:
-    description: Largest value (size); V(-1) unlimited.
+    description: Largest value (size); V(-1) or V(0) unlimited (stored as V(-1)).
     type: raw
   republish:
     description: Republish changes, C(src), C(dest), C(headers_only).
@@ -48,7 +48,7 @@ options:
     description: How long values are kept (duration); V(0) forever.
     type: raw
   max_bytes:
-    description: Size limit of the bucket (size); V(-1) unlimited.
+    description: Size limit of the bucket (size); V(-1) or V(0) unlimited (stored as V(-1)).
     type: raw
   storage:
     description: Storage type; V(file) when created without it.
@@ -69,6 +69,7 @@ options:
 extends_documentation_fragment:
   - natsops.jetstream.connection
   - natsops.jetstream.attributes
+  - natsops.jetstream.units
 attributes:
   action_group:
     description: Use C(group/natsops.jetstream.jetstream) in C(module_defaults) to set the connection once.
@@ -116,18 +117,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
     jetstream_argument_spec, nats_common_module_kwargs)
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
-    bucket_argument_spec, kv_stream_config, run_bucket_module)
+    kv_argument_spec, kv_stream_config, run_bucket_module)
 
 
 def main():
     argument_spec = jetstream_argument_spec()
-    argument_spec.update(bucket_argument_spec())
-    argument_spec.update(
-        history=dict(type='int'),
-        max_value_size=dict(type='raw'),
-        republish=dict(type='dict'),
-        limit_marker_ttl=dict(type='raw'),
-    )
+    argument_spec.update(kv_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **nats_common_module_kwargs())
     run_bucket_module(module, kv_stream_config)
 

@@ -36,7 +36,7 @@ options:
     description: How long objects are kept (duration); V(0) forever.
     type: raw
   max_bytes:
-    description: Size limit of the bucket (size); V(-1) unlimited.
+    description: Size limit of the bucket (size); V(-1) or V(0) unlimited (stored as V(-1)).
     type: raw
   storage:
     description: Storage type; V(file) when created without it.
@@ -57,6 +57,7 @@ options:
 extends_documentation_fragment:
   - natsops.jetstream.connection
   - natsops.jetstream.attributes
+  - natsops.jetstream.units
 attributes:
   action_group:
     description: Use C(group/natsops.jetstream.jetstream) in C(module_defaults) to set the connection once.
@@ -103,12 +104,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
     jetstream_argument_spec, nats_common_module_kwargs)
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
-    bucket_argument_spec, obj_stream_config, run_bucket_module)
+    object_store_argument_spec, obj_stream_config, run_bucket_module)
 
 
 def main():
     argument_spec = jetstream_argument_spec()
-    argument_spec.update(bucket_argument_spec())
+    argument_spec.update(object_store_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **nats_common_module_kwargs())
     run_bucket_module(module, obj_stream_config)
 

@@ -21,7 +21,10 @@ description:
     unless O(recreate=true).
   - Bad input (unknown options, invalid enums, negative or malformed sizes and durations, replicas above 5 or the
     cluster size, subjects overlapping another stream, fields the connected server version does not know) fails
-    before anything is sent.
+    before anything is sent, in check mode too.
+  - Rules between fields are checked on the configuration the server would hold (the options given merged with the
+    current configuration), so a value already on the server counts; for example O(max_age) shorter than the
+    stream's duplicate window is refused, naming both fields.
 author: natsops maintainers (@natsops)
 options:
   name:
@@ -56,27 +59,30 @@ options:
     choices: [limits, interest, workqueue]
   max_consumers:
     description: >-
-      Most consumers the stream may have (V(-1) unlimited).
+      Most consumers the stream may have (V(-1) or V(0) unlimited, stored as V(-1)).
     type: int
   max_msgs:
     description: >-
-      Most messages kept (V(-1) unlimited).
+      Most messages kept (V(-1) or V(0) unlimited, stored as V(-1)).
     type: int
   max_bytes:
     description: >-
-      Most bytes kept: a size such as V(10GiB), V(500MB) or bytes; V(-1) unlimited.
+      Most bytes kept: a size such as V(10GiB), V(500MB) (both powers of 1024), V(500M) (powers of 1000) or bytes;
+      V(-1) or V(0) unlimited (stored as V(-1)).
     type: raw
   max_age:
     description: >-
-      Oldest message kept: a duration such as V(7d), V(12h), V(30m) or seconds; V(0) unlimited.
+      Oldest message kept: a duration such as V(7d), V(12h), V(30m) or a number of seconds; V(0) unlimited. Must
+      not be shorter than the duplicate window (O(duplicate_window), or the stream's current one when not given);
+      that is refused before anything is sent.
     type: raw
   max_msgs_per_subject:
     description: >-
-      Most messages kept per subject (V(-1) unlimited).
+      Most messages kept per subject (V(-1) or V(0) unlimited, stored as V(-1)).
     type: int
   max_msg_size:
     description: >-
-      Largest message accepted (size); V(-1) unlimited.
+      Largest message accepted (size); V(-1) or V(0) unlimited (stored as V(-1)).
     type: raw
   discard:
     description: >-
@@ -102,7 +108,8 @@ options:
     type: bool
   duplicate_window:
     description: >-
-      Window for de-duplication by C(Nats-Msg-Id) (duration).
+      Window for de-duplication by C(Nats-Msg-Id) (duration). V(0) means the server's default, 2 minutes or
+      O(max_age) when that is shorter (what the server stores is compared, so V(0) converges). At most O(max_age).
     type: raw
   placement:
     description: >-
@@ -127,7 +134,8 @@ options:
     choices: [none, s2]
   first_seq:
     description: >-
-      Sequence of the first message (only used when the stream is created).
+      Sequence of the first message. Only used when the stream is created: it is never sent with an update, and a
+      different value for an existing stream is ignored with a warning (C(changes) does not list it).
     type: int
   subject_transform:
     description: >-
@@ -198,6 +206,7 @@ options:
 extends_documentation_fragment:
   - natsops.jetstream.connection
   - natsops.jetstream.attributes
+  - natsops.jetstream.units
 attributes:
   action_group:
     description: Use C(group/natsops.jetstream.jetstream) in C(module_defaults) to set the connection once.
@@ -287,20 +296,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
     JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
-    STREAM_FIELDS, StreamResource, ValidationError, build_desired, field_options, module_result)
+    STREAM_FIELDS, STREAM_MUTUALLY_EXCLUSIVE, StreamResource, ValidationError, build_desired, module_result,
+    stream_argument_spec)
 
 
 def main():
     argument_spec = jetstream_argument_spec()
-    argument_spec.update(
-        name=dict(type='str', required=True),
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        recreate=dict(type='bool', default=False),
-    )
-    argument_spec.update(field_options(STREAM_FIELDS))
+    argument_spec.update(stream_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=nats_common_module_kwargs()['mutually_exclusive'] + [
-                               ('mirror', 'sources'), ('mirror', 'subjects')],
+                           mutually_exclusive=nats_common_module_kwargs()['mutually_exclusive'] + STREAM_MUTUALLY_EXCLUSIVE,
                            required_together=nats_common_module_kwargs()['required_together'])
     try:
         desired = build_desired(STREAM_FIELDS, module.params)

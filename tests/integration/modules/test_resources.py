@@ -37,6 +37,8 @@ def test_consumer_lifecycle(single, play):
     cfg = api(url, "$JS.API.CONSUMER.INFO.C_ORDERS.billing")["config"]
     assert cfg["max_deliver"] == 7 and cfg["filter_subject"] == "corders.created"
 
+    # the consumer now has a backoff: ack_wait is backoff[0] (a different ack_wait is refused, see test_transitions)
+    spec = merged(spec, ack_wait="1s")
     r = play([url], [task("consumer", **merged(spec, deliver_policy="new"))], expect_fail=True)[0]
     assert "deliver_policy: 'all' -> 'new'" in r["msg"] and "recreate: true" in r["msg"]
     r = play([url], [task("consumer", stream="C_ORDERS", name="billing", deliver_subject="push.here")],

@@ -6,6 +6,7 @@ __metaclass__ = type
 
 import pytest
 
+from ansible_collections.natsops.jetstream.plugins.module_utils import _units
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
     format_duration, parse_duration, parse_size, subject_overlaps, version_tuple)
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
@@ -17,12 +18,13 @@ S = 10 ** 9
 
 @pytest.mark.parametrize("value,expected", [
     ("30s", 30 * S), ("1h30m", 5400 * S), ("500ms", S // 2), ("2d", 172800 * S), ("1w", 604800 * S),
-    (90, 90 * S), (1.5, 1500000000), ("0", 0), (0, 0), ("45", 45 * S), ("1.5h", 5400 * S)])
+    (90, 90 * S), (1.5, 1500000000), ("0", 0), (0, 0), ("45", 45 * S), ("1.5h", 5400 * S), ("250us", 250000),
+    ("1d12h", 129600 * S)])
 def test_parse_duration(value, expected):
     assert parse_duration(value, "max_age") == expected
 
 
-@pytest.mark.parametrize("value", ["10 parsecs", "h", "5x", -1, "1h 30m", True, "s30"])
+@pytest.mark.parametrize("value", ["10 parsecs", "h", "5x", -1, "1h 30m", True, "s30", "-5s", "1y"])
 def test_parse_duration_rejects(value):
     with pytest.raises(ValueError) as err:
         parse_duration(value, "max_age")
@@ -30,13 +32,20 @@ def test_parse_duration_rejects(value):
 
 
 @pytest.mark.parametrize("value,expected", [
-    ("1GiB", 1024 ** 3), ("1GB", 1000 ** 3), ("512MiB", 512 * 1024 ** 2), ("10k", 10240), ("1.5KiB", 1536),
-    (4096, 4096), (-1, -1), ("-1", -1), ("0", 0), ("2 TiB", 2 * 1024 ** 4)])
+    # nats-server's meaning (through _units): K/M/G/T are powers of 1000, KB/KiB/MB/GB/... powers of 1024
+    ("1GiB", 1024 ** 3), ("1GB", 1024 ** 3), ("8GB", 8 * 1024 ** 3), ("1G", 1000 ** 3), ("512MiB", 512 * 1024 ** 2),
+    ("10k", 10000), ("8k", 8000), ("8KB", 8192), ("1T", 1000 ** 4),
+    (4096, 4096), (-1, -1), ("-1", -1), ("0", 0), ("2 TiB", 2 * 1024 ** 4), ("5000", 5000)])
 def test_parse_size(value, expected):
     assert parse_size(value, "max_bytes") == expected
 
 
-@pytest.mark.parametrize("value", ["-5GiB", -2, "lots", "1XB", False])
+def test_parse_size_agrees_with_units():
+    for text in ("8GB", "8k", "8K", "8KB", "8KiB", "3M", "3MB", "2T", "2TB", "17", "1b"):
+        assert parse_size(text, "max_bytes") == _units.parse_size(text, "max_bytes")
+
+
+@pytest.mark.parametrize("value", ["-5GiB", -2, "lots", "1XB", False, "1.5KiB", "1.5GB"])
 def test_parse_size_rejects(value):
     with pytest.raises(ValueError) as err:
         parse_size(value, "max_bytes")
