@@ -1,0 +1,96 @@
+"""Canary apply: a change that passes preflight and `nats-server -t` goes to one running node first, and a
+client's functional probe through that node (connect with the deployment's own certificate, request/reply,
+a JetStream API call) must pass before any other node is touched. A failed canary is put back."""
+import json
+import subprocess
+
+import pytest
+
+from test_supercluster import ALL, name_of, run_site
+
+
+def once(host):
+    if name_of(host) != "c1-n1":
+        pytest.skip("supercluster-wide check runs once, from c1-n1")
+
+
+def fingerprint(node):
+    """Config, TLS files, unit, the files in the config directory and the PID of one node."""
+    return subprocess.check_output(
+        ["docker", "exec", node, "sh", "-c",
+         "sha256sum /etc/nats-server/nats-server.conf /etc/nats-server/tls/* /etc/systemd/system/nats-server.service;"
+         " ls -A /etc/nats-server; systemctl show -p MainPID --value nats-server"], text=True)
+
+
+def healthy(node):
+    probe = ("import ssl, urllib.request; c = ssl._create_unverified_context(); "
+             "print(urllib.request.urlopen('https://127.0.0.1:8222/healthz', context=c, timeout=5).read().decode())")
+    out = subprocess.run(["docker", "exec", node, "python3", "-c", probe], capture_output=True, text=True,
+                         check=False).stdout
+    return '"ok"' in out
+
+
+def flat(proc):
+    return " ".join((proc.stdout + proc.stderr).split())
+
+
+def test_reload_that_breaks_clients_stops_at_the_canary(host):
+    once(host)
+    before = {n: fingerprint(n) for n in ALL}
+    # Passes `nats-server -t` and reloads, but no client's CONNECT fits in 32 bytes.
+    proc = run_site("-e", json.dumps({"nats_server_extra_config": {"max_control_line": 32}}))
+    out = flat(proc)
+    assert proc.returncode != 0, out[-3000:]
+    assert "c1-n1 (canary) will reload: configuration" in out, out[-3000:]
+    assert "The canary node c1-n1 failed after taking the change" in out, out[-3000:]
+    assert "failed at step authenticate" in out and "maximum control line exceeded" in out, out[-3000:]
+    # Every node as before: the canary's config restored (same PID: it was a reload), the others never written.
+    assert {n: fingerprint(n) for n in ALL} == before
+    assert all(healthy(n) for n in ALL)
+    again = run_site()
+    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-3000:]
+
+
+def test_restart_that_breaks_clients_stops_at_the_canary_and_restores_it(host):
+    once(host)
+    before = {n: fingerprint(n) for n in ALL}
+    # After a restart the tiny control line also keeps the routes out, so /healthz (no meta leader) fails first.
+    proc = run_site("--limit", "c2", "-e", json.dumps({"nats_server_lame_duck_duration": "31s",
+                                                       "nats_server_health_retries": 20,
+                                                       "nats_server_extra_config": {"max_control_line": 32}}))
+    out = flat(proc)
+    assert proc.returncode != 0, out[-3000:]
+    assert "c2-n1 (canary) needs a restart: lame_duck" in out, out[-3000:]
+    assert "The canary node c2-n1 failed after taking the change (Health | Wait for /healthz on c2-n1" in out, out[-3000:]
+    after = {n: fingerprint(n) for n in ALL}
+    # The canary restarted twice (with the change, then back): new PID, same files. Nobody else changed.
+    canary_files = lambda fp: fp.rsplit("\n", 2)[0]  # noqa: E731 - everything but the PID line
+    assert canary_files(after["c2-n1"]) == canary_files(before["c2-n1"])
+    assert after["c2-n1"] != before["c2-n1"]
+    assert {n: after[n] for n in ALL if n != "c2-n1"} == {n: before[n] for n in ALL if n != "c2-n1"}
+    assert healthy("c2-n1")
+
+
+def test_a_good_change_passes_the_canary_then_reaches_every_node(host):
+    once(host)
+    proc = run_site("-e", "nats_server_max_payload=2MB")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.stdout.count("will reload: configuration") == 9
+    assert "c1-n1 (canary) will reload: configuration" in proc.stdout
+    assert "Canary | Probe it as a client" in proc.stdout
+    back = run_site()
+    assert back.returncode == 0 and back.stdout.count("will reload: configuration") == 9, back.stdout[-3000:]
+
+
+def test_bad_settings_are_refused_before_any_node_is_contacted(host):
+    once(host)
+    before = {n: fingerprint(n) for n in ALL}
+    bad = {"nats_server_max_payload": -5, "nats_server_write_deadline": "-1s", "nats_server_max_connections": 0,
+           "nats_server_jetstream_max_file_store": "lots"}
+    proc = run_site("-e", json.dumps(bad))
+    out = flat(proc)
+    assert proc.returncode != 0
+    for variable in bad:
+        assert variable in out, (variable, out[-3000:])
+    assert "Probe the node" not in out, "preflight contacted the nodes before refusing"
+    assert {n: fingerprint(n) for n in ALL} == before
