@@ -6,10 +6,20 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
+# Debian packages of the commands that the scripts, tests and Makefile call beyond a bare Debian 12
+# system, as <command>:<package>. tests/unit/test_setup_commands.py checks every script against this list.
+APT_TOOLS=(
+  docker:docker.io dockerd:docker.io  # the lab and Molecule's systemd containers
+  debootstrap:debootstrap             # the lab's base image
+  ssh:openssh-client                  # the Molecule `default` scenario connects over SSH
+  bc:bc                               # benchmarks/lab_converge.sh
+)
 need_apt=()
-command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
-command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
-command -v ssh >/dev/null 2>&1 || need_apt+=(openssh-client)
+for entry in "${APT_TOOLS[@]}"; do
+  command -v "${entry%%:*}" >/dev/null 2>&1 || need_apt+=("${entry#*:}")
+done
+# `python3 -m venv` needs ensurepip, which Debian ships apart from python3.
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   apt-get update -qq
