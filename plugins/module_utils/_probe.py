@@ -181,8 +181,8 @@ def probe(host, port, timeout=10.0, tls=False, ca_file=None, cert_file=None, key
                 except ValueError:
                     raise ProbeFailed(step, 'the reply is not JSON: %r' % data[:80])
                 if resp.get('error'):
-                    raise ProbeFailed(step, '%s (err_code %s)' % (resp['error'].get('description'),
-                                                                 resp['error'].get('err_code')))
+                    err = resp['error']
+                    raise ProbeFailed(step, '%s (err_code %s)' % (err.get('description'), err.get('err_code')))
                 done('jetstream')
         except ProbeFailed:
             raise

@@ -177,7 +177,8 @@ def test_setup_installs_every_external_command_the_scripts_call():
     for word in sorted(_makefile_commands()):
         if not _allowed(word):
             missing.setdefault(word, []).append("Makefile")
-    assert not missing, ("commands neither installed by scripts/setup.sh (add <command>:<package> to APT_TOOLS) nor part of a bare Debian 12 system: %s" % missing)
+    assert not missing, ("commands neither installed by scripts/setup.sh (add <command>:<package> to APT_TOOLS) "
+                         "nor part of a bare Debian 12 system: %s" % missing)
 
 
 def test_rsync_is_not_needed():
