@@ -39,4 +39,5 @@ fi
 # Expose this checkout as the natsops.jetstream collection.
 mkdir -p .cache/collections/ansible_collections/natsops
 ln -sfn "$ROOT" .cache/collections/ansible_collections/natsops/jetstream
+scripts/tools.sh  # the NATS CLI (natscli) for tests/integration/cli, into .cache/tools/bin/nats
 echo "setup: ok"

