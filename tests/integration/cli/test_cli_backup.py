@@ -105,7 +105,7 @@ def check_restored(url, name, before, cons, shape):
     assert consumers(url, name) == cons
 
 
-def test_module_backup_restores_with_nats_stream_restore(single, play, cli, tmp_path):
+def test_module_backup_restores_with_nats_stream_restore(cli, single, play, tmp_path):
     url = single.urls()[0]
     fill(url, "ORDERS")
     before, cons, shape = check_source(url, "ORDERS")
@@ -132,7 +132,7 @@ def test_module_backup_restores_with_nats_stream_restore(single, play, cli, tmp_
     "stream_restore refuses a NATS CLI backup: it requires natsops' own manifest.json (the CLI writes only "
     "backup.json and the archive) and reads only stream.tar.s2, while natscli v0.5.0 names the archive "
     "stream.arc.s2 for a 2.15 server (jsm.go SnapshotDataFile). Reported; remove this mark once fixed."))
-def test_nats_stream_backup_restores_with_module(single, play, cli, tmp_path):
+def test_nats_stream_backup_restores_with_module(cli, single, play, tmp_path):
     url = single.urls()[0]
     fill(url, "EVENTS")
     before, cons, shape = check_source(url, "EVENTS")

@@ -20,7 +20,7 @@ def kv_module_args(bucket):
             "max_value_size": 4096, "replicas": 1}
 
 
-def test_module_kv_bucket_works_with_nats_kv(single, play, cli):
+def test_module_kv_bucket_works_with_nats_kv(cli, single, play):
     url = single.urls()[0]
     res = play(single.urls(), [{"natsops.jetstream.kv_bucket": kv_module_args("profiles")}])[0]
     assert res["changed"]
@@ -50,7 +50,7 @@ def test_module_kv_bucket_works_with_nats_kv(single, play, cli):
     assert not res["changed"], res
 
 
-def test_module_object_store_works_with_nats_object(single, play, cli, tmp_path):
+def test_module_object_store_works_with_nats_object(cli, single, play, tmp_path):
     url = single.urls()[0]
     args = {"bucket": "artifacts", "description": "build artifacts", "storage": "file", "max_bytes": "64MB",
             "replicas": 1}
@@ -83,7 +83,7 @@ def test_module_object_store_works_with_nats_object(single, play, cli, tmp_path)
     assert not res["changed"], res
 
 
-def test_cli_made_buckets_are_unchanged_for_the_modules(single, play, cli):
+def test_cli_made_buckets_are_unchanged_for_the_modules(cli, single, play):
     url = single.urls()[0]
     cli.run("kv", "add", "CLIKV", "--description", "made by nats", "--history", "7", "--storage", "file",
             "--ttl", "1h", "--replicas", "1", "--max-value-size", "1024", "--max-bucket-size", "10MB",
