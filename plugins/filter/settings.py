@@ -445,7 +445,7 @@ class _HostCheck(object):
         self.norm["write_deadline"], self.norm["write_deadline_ns"] = (got[1], got[0]) if got else (None, None)
         ldd = self.check("nats_server_lame_duck_duration", read_duration, "at least 30s", single_term=True)
         if ldd is not None and ldd[0] < 30 * SEC:
-            self.bad("nats_server_lame_duck_duration", "at least 30s (nats-server refuses less)")
+            self.bad("nats_server_lame_duck_duration", "at least 30s", hint="nats-server refuses less.")
             ldd = None
         grace = self.check("nats_server_lame_duck_grace_period", read_duration,
                            "a duration of at least 0s, shorter than nats_server_lame_duck_duration", single_term=True)
