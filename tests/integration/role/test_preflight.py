@@ -153,3 +153,74 @@ def test_unknown_identity_in_mtls_mode(tmp_path):
         "nats_server_app_users": [{"name": "admin", "permissions": "admin"}, {"name": "dave", "permissions": "reader"}]})
     assert "nats_server_app_users: user 'dave' has no client certificate in %s/clients" % pki in out
     assert "add it to nats_pki_extra_identities" in out
+
+
+# --- Semantic checks of every setting (plugins/filter/settings.py), all before any host is contacted -----------
+
+def test_settings_that_broke_a_lab_are_refused_together(tmp_path):
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {
+        "nats_server_max_payload": -5, "nats_server_write_deadline": "-1s", "nats_server_max_connections": 0,
+        "nats_server_jetstream_max_file_store": "lots"})
+    assert "Invalid settings of the server role (nothing was changed on any host)" in out
+    assert "nats_server_max_payload must be a size from 1 byte to 64 MiB (67108864) (is -5) on every host (6)." in out
+    assert ("nats_server_write_deadline must be a duration greater than 0, e.g. 10s (at 0 or below every write to a "
+            "client times out at once) (is '-1s') on every host (6).") in out
+    assert ("nats_server_max_connections must be a whole number of at least 1 (nats-server turns 0 and negative "
+            "values into 'refuse every client') (is 0) on every host (6).") in out
+    assert "nats_server_jetstream_max_file_store must be a size of at least 0, or -1" in out
+    assert ("(is 'lots') on every host (6). Sizes are a whole number of bytes, or a whole number with a unit: KB/KiB, "
+            "MB/MiB, GB/GiB, TB/TiB (all powers of 1024, as nats-server reads them), e.g. 512MB or 10GB.") in out
+    assert "human_to_bytes" not in out.split("Sizes are")[0]  # no raw filter error
+    assert "Probe the node" not in out
+
+
+def test_per_host_value_names_its_host(tmp_path):
+    inv = (HEAD % names(2) + clusters(3, 3)).replace("c1-n2: {}", "c1-n2: {nats_server_max_payload: 1.5MB}")
+    out = run_site(tmp_path, inv)
+    assert "nats_server_max_payload must be a size from 1 byte to 64 MiB (67108864) (is '1.5MB') on host 'c1-n2'." in out
+
+
+def test_day_duration_is_refused(tmp_path):
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {"nats_server_write_deadline": "1d"})
+    assert ("nats_server_write_deadline must be a duration greater than 0, e.g. 10s (is '1d') on every host (6). "
+            "nats-server's config refuses days and weeks ('d', 'w') (Ansible's to_seconds would read them): write "
+            "hours instead, e.g. 24h.") in out
+
+
+def test_fractional_size_is_refused(tmp_path):
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {"nats_server_jetstream_max_memory_store": "1.5GB"})
+    assert "nats_server_jetstream_max_memory_store must be a size of at least 0, or -1" in out
+    assert "(is '1.5GB') on every host (6)." in out
+    assert ("nats-server refuses fractions (Ansible's human_to_bytes would accept them): write a smaller unit, "
+            "e.g. 1536MB for 1.5GB.") in out
+
+
+def test_node_without_the_unique_tag_is_refused(tmp_path):
+    inv = HEAD % names(2) + clusters(3, 3)
+    for c in (1, 2):
+        for n in (1, 2, 3):
+            tags = "[]" if (c, n) == (2, 2) else '["az:%d"]' % n
+            inv = inv.replace("c%d-n%d: {}" % (c, n), "c%d-n%d: {nats_server_tags: %s}" % (c, n, tags))
+    out = run_site(tmp_path, inv, {"nats_server_jetstream_unique_tag": "az:"})
+    assert ("nats_server_jetstream_unique_tag is 'az:' but host 'c2-n2' carries no tag starting with it in "
+            "nats_server_tags: nats-server never places a replica on a node without one") in out
+
+
+def test_port_out_of_range_is_refused(tmp_path):
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {"nats_server_client_port": 70000})
+    assert "host 'c1-n1': nats_server_client_port is '70000'; it must be an integer from 1 to 65535" in out
+
+
+def test_extra_config_key_the_role_renders_is_refused(tmp_path):
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3),
+                   {"nats_server_extra_config": {"max_payload": 8388608, "ping_interval": "2m"}})
+    out = out.replace("\\'", "'").replace("''", "'")  # as printed by the error line or the YAML callback
+    assert ("nats_server_extra_config must be free of settings the role renders itself ('max_payload'); set them "
+            "with the role's variables instead.") in out
+    assert "(is [\"max_payload\", \"ping_interval\"]) on every host (6)." in out
+
+
+def test_boolean_that_is_not_one_is_refused(tmp_path):
+    # The role's argument spec reads booleans as the settings check does, and refuses this first.
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {"nats_server_debug": "maybe"})
+    assert "argument 'nats_server_debug' is of type str and we were unable to convert to bool" in out
