@@ -9,6 +9,8 @@ export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 export ANSIBLE_COLLECTIONS_PATH="$ROOT/.cache/collections"
 export PYTHONPATH="$ROOT/.cache/collections${PYTHONPATH:+:$PYTHONPATH}"
+# setup.sh builds the NATS CLI and the suite installs promtool: their tests fail rather than skip when missing.
+export NATSOPS_REQUIRE_CLI=1 NATSOPS_REQUIRE_PROMTOOL=1
 
 ALL_STAGES=(unit integration molecule-default molecule-supercluster lint sanity units changelog)
 stages=("$@")
