@@ -20,17 +20,18 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import re
+from decimal import Decimal, ROUND_HALF_EVEN
 
 _SIZE_MULT = {'': 1, 'b': 1}
 for _i, _p in enumerate(('k', 'm', 'g', 't'), 1):
     _SIZE_MULT[_p] = 1000 ** _i
     for _suffix in ('b', 'i', 'ib'):
         _SIZE_MULT[_p + _suffix] = 1024 ** _i
-_SIZE_RE = re.compile(r'^\s*(-?\d+)\s*([a-zA-Z]*)\s*$')
+_SIZE_RE = re.compile(r'^\s*(-?[0-9]+)\s*([a-zA-Z]*)\s*$')
 
 _DURATION_NS = {'ns': 1, 'us': 1000, u'\u00b5s': 1000, 'ms': 1000 ** 2, 's': 1000 ** 3, 'm': 60 * 1000 ** 3,
                 'h': 3600 * 1000 ** 3, 'd': 86400 * 1000 ** 3, 'w': 7 * 86400 * 1000 ** 3}
-_DURATION_PART = re.compile(u'(\\d+(?:\\.\\d*)?|\\.\\d+)(ns|us|\u00b5s|ms|s|m|h|d|w)')
+_DURATION_PART = re.compile(u'([0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(ns|us|\u00b5s|ms|s|m|h|d|w)')
 
 SIZE_HELP = ("an integer number of bytes or one with a unit as nats-server reads it: K, M, G, T = 1000, "
              "1000^2, ...; KB/KiB, MB/MiB, GB/GiB, TB/TiB = 1024, 1024^2, ... (e.g. 512MB, 10GB)")
@@ -71,15 +72,15 @@ def parse_duration(value, field='value', allow_days=False):
         sign, text = -1, text[1:]
     if text == '0':
         return 0
-    total, pos = 0, 0
+    total, pos = Decimal(0), 0
     for part in _DURATION_PART.finditer(text):
         if part.start() != pos or (part.group(2) in ('d', 'w') and not allow_days):
             break
-        total += float(part.group(1)) * _DURATION_NS[part.group(2)]
+        total += Decimal(part.group(1)) * _DURATION_NS[part.group(2)]
         pos = part.end()
     else:
         if pos == len(text) and pos > 0:
-            return sign * int(round(total))
+            return sign * int(total.to_integral_value(rounding=ROUND_HALF_EVEN))
     units = 'ns, us, ms, s, m, h%s' % (', d, w' if allow_days else '')
     raise UnitError('%s: %r is not a duration; expected a number with a unit (%s), e.g. 500ms, 10s, 1h30m'
                     % (field, value, units))
