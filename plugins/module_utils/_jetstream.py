@@ -78,7 +78,7 @@ class JetStreamAPIError(Exception):
 # Human-friendly values
 # ---------------------------------------------------------------------------------------------
 
-_NUMBER_RE = re.compile(r'^\s*-?\d+(?:\.\d+)?\s*$')
+_NUMBER_RE = re.compile(r'^\s*-?[0-9]+(?:\.[0-9]+)?\s*$')
 
 
 def parse_duration(value, field):
@@ -90,10 +90,14 @@ def parse_duration(value, field):
     if isinstance(value, bool):
         return _units.parse_duration(value, field, allow_days=True)  # raises, naming the field
     if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER_RE.match(value)):
-        number = float(value)
-        if number < 0:
+        text = str(value).strip()
+        if text.startswith('-'):
             raise _units.UnitError('%s: %r is negative; durations must be 0 or more' % (field, value))
-        return int(round(number * 1000 ** 3))
+        try:
+            return _units.parse_duration(text + 's', field, allow_days=True)
+        except _units.UnitError:   # e.g. 1e-05 from a float: say what the user wrote
+            raise _units.UnitError('%s: %r is not a duration; use a number of seconds or a number with a unit (%s)'
+                                   % (field, value, _units.DURATION_HELP))
     ns = _units.parse_duration(value, field, allow_days=True)
     if ns < 0:
         raise _units.UnitError('%s: %r is negative; durations must be 0 or more' % (field, value))
