@@ -66,7 +66,9 @@ from ansible_collections.natsops.jetstream.plugins.module_utils._units import Un
 
 INPUT_FACT = "__nats_server_settings_input"
 
-KIB, MIB, GIB = 1024, 1024 ** 2, 1024 ** 3
+KIB = 1024
+MIB = 1024 ** 2
+GIB = 1024 ** 3
 SEC = 1000 ** 3
 # nats-server server/const.go: MAX_PENDING_SIZE (the default max_pending) and MAX_PAYLOAD_MAX_SIZE (warning).
 MAX_PENDING_DEFAULT = 64 * MIB
@@ -744,8 +746,8 @@ def validate_settings(inputs, topology=None):
             var, value, text, extra, hint = item
             where = _hosts_text(grouped[item], all_hosts)
             if attr == "errors":
-                out.append("%s must be %s (is %s%s) on %s.%s" % (var, text, value, extra, where,
-                                                               " " + hint if hint else ""))
+                tail = " " + hint if hint else ""
+                out.append("%s must be %s (is %s%s) on %s.%s" % (var, text, value, extra, where, tail))
             else:
                 out.append("%s %s (is %s on %s)." % (var, text, value, where))
     _cross_host(inputs, checks, topology, errors, warnings)

@@ -602,9 +602,9 @@ class StreamResource(object):
         desired = dict(desired)
         first_seq = desired.pop('first_seq', None)
         if first_seq is not None and _clean(first_seq) != _clean(cur_cfg.get('first_seq')):
+            kept = cur_cfg.get('first_seq') or 0
             res.warnings.append('stream %s: first_seq %s ignored; it is only used when the stream is created (the '
-                                'existing stream keeps first_seq %s)' % (self.name, first_seq,
-                                                                          cur_cfg.get('first_seq') or 0))
+                                'existing stream keeps first_seq %s)' % (self.name, first_seq, kept))
         body = strip_for_server(cur_cfg)
         body.update(desired)
         if 'first_seq' in cur_cfg:

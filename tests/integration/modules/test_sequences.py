@@ -33,7 +33,7 @@ from jsutil import api
 from natsproc import ROOT
 
 try:
-    import ansible_collections.natsops.jetstream  # noqa: F401
+    import ansible_collections.natsops.jetstream  # noqa: F401  pylint: disable=unused-import
 except ImportError:
     sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
 
@@ -362,4 +362,3 @@ def check_step(url, client, kind, name, params, want, names):
             if field not in touched:
                 assert norm(before.get(field)) == norm(after.get(field)), (kind, field, params)
     return True
-

@@ -1,6 +1,5 @@
 """The server_probe module against real nats-server processes: it passes on a working server and fails, naming
 the step, on each way a node can break its clients while still passing `nats-server -t` and /healthz."""
-import os
 import subprocess
 import time
 

@@ -170,7 +170,7 @@ def test_settings_that_broke_a_lab_are_refused_together(tmp_path):
     assert "nats_server_jetstream_max_file_store must be a size of at least 0, or -1" in out
     assert ("(is 'lots') on every host (6). Sizes are a whole number of bytes, or a whole number with a unit: KB/KiB, "
             "MB/MiB, GB/GiB, TB/TiB (all powers of 1024, as nats-server reads them), e.g. 512MB or 10GB.") in out
-    assert "human_to_bytes" not in out.split("Sizes are")[0]  # no raw filter error
+    assert "human_to_bytes" not in out.split("Sizes are", maxsplit=1)[0]  # no raw filter error
     assert "Probe the node" not in out
 
 
