@@ -6,7 +6,13 @@
 # Do not use this from other collections or standalone plugins/modules!
 
 """JetStream stream snapshot (backup) and restore over the $JS.API, in the NATS CLI's on-disk layout
-(stream.tar.s2 + backup.json) plus a manifest with the data's SHA-256 and the message range."""
+(the archive and backup.json) plus a manifest with the data's SHA-256 and the message range.
+
+The layout follows natscli v0.5.0 (jsm.go v0.5.0, snapshots.go): the archive is named stream.arc.s2 when the
+connected server is 2.15.0 or newer (its NATSARC1 snapshot format) and stream.tar.s2 for older servers;
+backup.json holds {"config": ..., "state": ...} from the snapshot response and is written only once every chunk
+has arrived, so an empty one is left by an interrupted CLI backup. A directory holding both archive names is
+refused, as the CLI does."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -22,16 +28,50 @@ try:
 except ImportError:  # pragma: no cover
     asyncio = None
 
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import JetStreamAPIError
+from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import JetStreamAPIError, version_tuple
 
-DATA_FILE = 'stream.tar.s2'
+DATA_FILE = 'stream.arc.s2'             # what natscli v0.5.0 writes for nats-server 2.15.0 and newer
+LEGACY_DATA_FILE = 'stream.tar.s2'      # ... and for older servers (the tar snapshot format)
+DATA_FILES = (DATA_FILE, LEGACY_DATA_FILE)
+ARCHIVE_FORMAT_VERSION = (2, 15, 0)
 META_FILE = 'backup.json'
 MANIFEST_FILE = 'manifest.json'
 PARTIAL_SUFFIX = '.partial'
+LAYOUT_NATSOPS = 'natsops'
+LAYOUT_NATSCLI = 'natscli'
+# The stream state checked after a restore, as backup.json records it.
+STATE_KEYS = ('messages', 'first_seq', 'last_seq', 'bytes')
 
 
 class SnapshotError(Exception):
     pass
+
+
+def data_file_for(version):
+    """The archive name natscli v0.5.0 uses for a server of `version` (a version string or tuple)."""
+    if not isinstance(version, tuple):
+        version = version_tuple(version)
+    return DATA_FILE if version >= ARCHIVE_FORMAT_VERSION else LEGACY_DATA_FILE
+
+
+def find_data_file(path):
+    """The archive of a backup directory: stream.arc.s2 or stream.tar.s2, never both."""
+    present = [name for name in DATA_FILES if os.path.isfile(os.path.join(path, name))]
+    if len(present) > 1:
+        raise SnapshotError('%s holds both %s and %s; remove the one that does not belong to this backup'
+                            % (path, DATA_FILE, LEGACY_DATA_FILE))
+    if not present:
+        raise SnapshotError('%s holds no archive (%s or %s)' % (path, DATA_FILE, LEGACY_DATA_FILE))
+    return present[0]
+
+
+def is_complete(path):
+    """A complete backup: natsops' manifest, or the CLI's layout with a non-empty backup.json and an archive."""
+    if os.path.exists(os.path.join(path, MANIFEST_FILE)):
+        return True
+    meta = os.path.join(path, META_FILE)
+    return os.path.isfile(meta) and os.path.getsize(meta) > 0 and \
+        any(os.path.isfile(os.path.join(path, name)) for name in DATA_FILES)
 
 
 def sha256_file(path, bufsize=4 * 1024 * 1024):
@@ -69,11 +109,12 @@ def backup(client, stream, dest, consumers=True, check_msgs=False, chunk_size=No
     if os.path.exists(partial):
         shutil.rmtree(partial)
     os.makedirs(partial)
+    data_file = data_file_for(client.server_version())
     try:
-        result = client.run(_backup(client, stream, partial, consumers, check_msgs, chunk_size, window_size, timeout,
-                                    progress_file))
+        result = client.run(_backup(client, stream, os.path.join(partial, data_file), consumers, check_msgs,
+                                    chunk_size, window_size, timeout, progress_file))
         digest = result['sha256']
-        size = os.path.getsize(os.path.join(partial, DATA_FILE))
+        size = os.path.getsize(os.path.join(partial, data_file))
         if size != result['bytes']:
             raise SnapshotError('the snapshot file on disk has %d bytes, %d were received' % (size, result['bytes']))
         state = result['state']
@@ -82,7 +123,7 @@ def backup(client, stream, dest, consumers=True, check_msgs=False, chunk_size=No
         manifest = {
             'format': 'natsops.jetstream/backup-v1',
             'stream': stream,
-            'data_file': DATA_FILE,
+            'data_file': data_file,
             'sha256': digest,
             'bytes': size,
             'chunks': result['chunks'],
@@ -125,12 +166,12 @@ class _Writer(object):
         self.file.close()
 
 
-async def _backup(client, stream, partial, consumers, check_msgs, chunk_size, window_size, timeout, progress_file):
+async def _backup(client, stream, data_path, consumers, check_msgs, chunk_size, window_size, timeout, progress_file):
     nc = client.nc
     loop = asyncio.get_running_loop()
     done = loop.create_future()
     counters = {'bytes': 0, 'chunks': 0, 'last_progress': 0}
-    writer = _Writer(os.path.join(partial, DATA_FILE))
+    writer = _Writer(data_path)
     inbox = nc.new_inbox()
 
     async def on_chunk(msg):
@@ -182,26 +223,104 @@ async def _backup(client, stream, partial, consumers, check_msgs, chunk_size, wi
             'bytes': counters['bytes'], 'chunks': counters['chunks'], 'duration': time.time() - start}
 
 
+def _load_json(path):
+    with open(path) as f:
+        try:
+            return json.load(f)
+        except ValueError as exc:
+            raise SnapshotError('%s is not valid JSON: %s' % (path, exc))
+
+
+def _check_meta(meta_path, meta):
+    """What jsm.go checks of a backup.json before a restore: a named, file-storage stream and its state."""
+    config = meta.get('config') if isinstance(meta, dict) else None
+    if not isinstance(config, dict) or not config.get('name'):
+        raise SnapshotError('%s has no stream config with a name' % meta_path)
+    if config.get('storage') == 'memory':
+        raise SnapshotError('%s describes a memory-storage stream, which JetStream cannot restore' % meta_path)
+    if not isinstance(meta.get('state'), dict):
+        raise SnapshotError('%s has no stream state' % meta_path)
+
+
 def read_backup(path):
-    """Load and verify a backup directory: manifest present, data checksum and size as recorded."""
+    """Load and verify a backup directory. Returns a dict: layout (natsops or natscli), manifest (None for a NATS
+    CLI backup), meta (backup.json: config and state), data_file (the archive's name) and bytes (its size).
+
+    natsops layout (manifest.json present): the archive the manifest names must have the recorded SHA-256 and size.
+    NATS CLI layout (no manifest.json): backup.json must be complete (the CLI writes it last) and the directory must
+    hold exactly one of stream.arc.s2 and stream.tar.s2."""
     manifest_path = os.path.join(path, MANIFEST_FILE)
-    if path.endswith(PARTIAL_SUFFIX) or not os.path.exists(manifest_path):
+    meta_path = os.path.join(path, META_FILE)
+    if path.endswith(PARTIAL_SUFFIX):
         raise SnapshotError('%s is not a complete backup (no %s); an interrupted backup leaves only a %s directory'
                             % (path, MANIFEST_FILE, PARTIAL_SUFFIX))
-    with open(manifest_path) as f:
-        manifest = json.load(f)
-    with open(os.path.join(path, META_FILE)) as f:
-        meta = json.load(f)
-    digest, size = sha256_file(os.path.join(path, manifest.get('data_file', DATA_FILE)))
-    if digest != manifest['sha256'] or size != manifest['bytes']:
-        raise SnapshotError('checksum mismatch for %s: the manifest records sha256 %s (%d bytes) but the file has '
-                            '%s (%d bytes); the backup is corrupt and was not restored'
-                            % (os.path.join(path, DATA_FILE), manifest['sha256'], manifest['bytes'], digest, size))
-    return manifest, meta
+    if not os.path.isdir(path):
+        raise SnapshotError('%s is not a backup directory' % path)
+    if os.path.exists(manifest_path):
+        manifest = _load_json(manifest_path)
+        # Backups written before the archive was named per server version record stream.tar.s2 (or nothing).
+        data_file = manifest.get('data_file') or LEGACY_DATA_FILE
+        if data_file not in DATA_FILES:
+            raise SnapshotError('%s names the archive %r; expected %s or %s'
+                                % (manifest_path, data_file, DATA_FILE, LEGACY_DATA_FILE))
+        other = [n for n in DATA_FILES if n != data_file and os.path.exists(os.path.join(path, n))]
+        if other:
+            raise SnapshotError('%s holds both %s and %s; the manifest names %s'
+                                % (path, DATA_FILE, LEGACY_DATA_FILE, data_file))
+        data_path = os.path.join(path, data_file)
+        if not os.path.isfile(data_path):
+            raise SnapshotError('%s is missing the archive %s that its manifest names' % (path, data_file))
+        meta = _load_json(meta_path)
+        _check_meta(meta_path, meta)
+        digest, size = sha256_file(data_path)
+        if digest != manifest['sha256'] or size != manifest['bytes']:
+            raise SnapshotError('checksum mismatch for %s: the manifest records sha256 %s (%d bytes) but the file has '
+                                '%s (%d bytes); the backup is corrupt and was not restored'
+                                % (data_path, manifest['sha256'], manifest['bytes'], digest, size))
+        if meta['config']['name'] != manifest.get('stream'):
+            raise SnapshotError('%s names stream %s but the manifest %s'
+                                % (META_FILE, meta['config']['name'], manifest.get('stream')))
+        return {'layout': LAYOUT_NATSOPS, 'manifest': manifest, 'meta': meta, 'data_file': data_file, 'bytes': size}
+
+    # The NATS CLI's layout: backup.json and the archive, no manifest.
+    if not os.path.exists(meta_path):
+        raise SnapshotError('%s is not a complete backup (neither %s nor %s)' % (path, MANIFEST_FILE, META_FILE))
+    if os.path.getsize(meta_path) == 0:
+        raise SnapshotError('%s is not a complete backup: %s is empty, as an interrupted NATS CLI backup leaves it'
+                            % (path, META_FILE))
+    data_file = find_data_file(path)
+    size = os.path.getsize(os.path.join(path, data_file))
+    if size == 0:
+        raise SnapshotError('%s is not a complete backup: %s is empty' % (path, data_file))
+    meta = _load_json(meta_path)
+    _check_meta(meta_path, meta)
+    return {'layout': LAYOUT_NATSCLI, 'manifest': None, 'meta': meta, 'data_file': data_file, 'bytes': size}
 
 
-def restore(client, path, config, state, chunk_size=64 * 1024, timeout=3600):
-    return client.run(_restore(client, path, config, state, chunk_size, timeout))
+def expected_state(backup_info):
+    """The stream state a restore must produce: backup.json's state (the snapshot's), and for a natsops backup
+    the manifest's message count and sequence range too. Bytes are skipped when backup.json records 0 bytes for
+    messages (the declared counts are advisory then, e.g. in an obfuscated `nats backup edit` copy)."""
+    state = backup_info['meta'].get('state') or {}
+    expected = dict((k, state.get(k, 0)) for k in STATE_KEYS)
+    if expected['messages'] and not expected['bytes']:
+        expected.pop('bytes')
+    manifest = backup_info.get('manifest')
+    if manifest:
+        for k in ('messages', 'first_seq', 'last_seq'):
+            if k in manifest:
+                expected[k] = manifest[k]
+    return expected
+
+
+def state_mismatches(expected, state):
+    """[(key, restored, backup)] for every key of `expected` the restored `state` differs in."""
+    return [(k, state.get(k), v) for k, v in sorted(expected.items()) if state.get(k) != v]
+
+
+def restore(client, data_path, config, state, chunk_size=64 * 1024, timeout=3600):
+    """Restore the archive at `data_path` (a file) as the stream `config` describes."""
+    return client.run(_restore(client, data_path, config, state, chunk_size, timeout))
 
 
 async def _request_when_routed(nc, subject, payload, timeout, wait=10.0):
@@ -219,7 +338,7 @@ async def _request_when_routed(nc, subject, payload, timeout, wait=10.0):
             await asyncio.sleep(0.2)
 
 
-async def _restore(client, path, config, state, chunk_size, timeout):
+async def _restore(client, data_path, config, state, chunk_size, timeout):
     nc = client.nc
     name = config['name']
     resp = await nc.request('%s.STREAM.RESTORE.%s' % (client.prefix, name),
@@ -233,7 +352,7 @@ async def _restore(client, path, config, state, chunk_size, timeout):
     max_payload = int(nc.max_payload or 1024 * 1024)
     chunk_size = min(chunk_size, max_payload)
     sent = 0
-    with open(os.path.join(path, DATA_FILE), 'rb') as f:
+    with open(data_path, 'rb') as f:
         while True:
             block = f.read(chunk_size)
             if not block:

@@ -13,11 +13,15 @@ version_added: 0.1.0
 description:
   - Snapshots a file-storage stream (messages and, by default, consumers with their ack state) with flow control,
     on the host that runs the module (the controller by default, or a dedicated backup host).
-  - Writes the layout the NATS CLI writes (C(stream.tar.s2) and C(backup.json) with config and state), so backups
-    interoperate, plus C(manifest.json) with the SHA-256 and size of the data and the message count and sequence range.
+  - Writes the layout the NATS CLI (natscli v0.5.0) writes, so backups interoperate both ways - the archive and
+    C(backup.json) with config and state - plus C(manifest.json) with the archive's name, SHA-256 and size and the
+    message count and sequence range.
+  - The archive is named as natscli names it for the connected server, C(stream.arc.s2) for nats-server 2.15.0 and
+    later (their new snapshot format) and C(stream.tar.s2) for older servers.
   - Data goes to C(<dest>.partial) and is renamed to O(dest) only after the end-of-snapshot marker arrived and the
     checksum is recorded; a failed or interrupted backup never leaves a directory that looks complete.
-  - A complete backup already in O(dest) is kept (no change) unless O(force=true).
+  - A complete backup already in O(dest) (natsops' with C(manifest.json), or a NATS CLI backup with a non-empty
+    C(backup.json) and its archive) is kept (no change) unless O(force=true).
 author: natsops maintainers (@natsops)
 options:
   stream:
@@ -82,7 +86,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 manifest:
-  description: The backup's manifest (sha256, bytes, chunks, messages, first_seq, last_seq, consumer_count, duration_s).
+  description:
+    - The backup's manifest (data_file, sha256, bytes, chunks, messages, first_seq, last_seq, consumer_count, duration_s).
+    - C(data_file) is the archive's name, C(stream.arc.s2) or C(stream.tar.s2).
   returned: success, not in check mode
   type: dict
 path:
@@ -110,7 +116,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
     JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs, parse_size)
 from ansible_collections.natsops.jetstream.plugins.module_utils._snapshot import (
-    MANIFEST_FILE, SnapshotError, backup)
+    SnapshotError, backup, is_complete)
 
 
 def main():
@@ -142,7 +148,7 @@ def main():
     if not os.path.isdir(parent):
         module.fail_json(msg='dest: the parent directory %s does not exist' % parent)
 
-    if os.path.exists(os.path.join(dest, MANIFEST_FILE)) and not p['force']:
+    if is_complete(dest) and not p['force']:
         module.exit_json(changed=False, path=dest, messages=0, bytes=0,
                          msg='a complete backup is already in %s (force: true replaces it)' % dest)
 

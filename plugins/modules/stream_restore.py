@@ -11,14 +11,25 @@ module: stream_restore
 short_description: Restore a JetStream stream from a backup made by stream_backup or the NATS CLI
 version_added: 0.1.0
 description:
-  - Verifies the backup's manifest checksum first; a corrupt backup is refused and nothing is created.
+  - Reads a backup made by M(natsops.jetstream.stream_backup) (with C(manifest.json)) or by the NATS CLI
+    (C(nats stream backup) or C(nats backup stream), which write only C(backup.json) and the archive).
+  - With C(manifest.json), verifies the archive's SHA-256 and size against it first; a corrupt backup is refused and
+    nothing is created. Backups made before the archive was named per server version (C(stream.tar.s2) from any
+    server) restore as before.
+  - Without C(manifest.json) (a NATS CLI backup), C(backup.json) must be complete (the CLI writes it last, an
+    interrupted CLI backup leaves it empty) and the directory must hold exactly one archive, C(stream.arc.s2)
+    (natscli v0.5.0 with nats-server 2.15 or later) or C(stream.tar.s2) (older servers); a directory holding both
+    is refused.
   - Restores through the JetStream restore API, optionally into another cluster or with other replicas, waits until
-    every replica is current, and checks the restored state against the manifest.
+    every replica is current, and checks the restored stream's messages, first and last sequence and bytes against
+    the state recorded in C(backup.json) (and the manifest's message count and sequence range when there is one).
   - Refuses to overwrite an existing stream unless O(replace=true); check mode then reports what would be lost.
 author: natsops maintainers (@natsops)
 options:
   src:
-    description: Backup directory (with C(manifest.json), C(backup.json) and C(stream.tar.s2)).
+    description:
+      - Backup directory. Either natsops' layout (C(manifest.json), C(backup.json) and the archive the manifest
+        names) or the NATS CLI's (C(backup.json) and C(stream.arc.s2) or C(stream.tar.s2)).
     type: path
     required: true
   placement:
@@ -68,6 +79,11 @@ EXAMPLES = r'''
       cluster: c2
     replicas: 3
   delegate_to: localhost
+
+- name: Restore a backup made with `nats stream backup ORDERS /srv/cli-backups/ORDERS`
+  natsops.jetstream.stream_restore:
+    src: /srv/cli-backups/ORDERS
+  delegate_to: localhost
 '''
 
 RETURN = r'''
@@ -91,8 +107,27 @@ mb_per_s:
   description: Restore throughput in MB/s (upload and server-side restore).
   returned: success, not in check mode
   type: float
+layout:
+  description: Layout of the backup, C(natsops) (with C(manifest.json)) or C(natscli) (C(backup.json) and the archive only).
+  returned: when the backup was read
+  type: str
+  sample: natscli
+archive:
+  description: File name of the archive that was (or would be) restored, C(stream.arc.s2) or C(stream.tar.s2).
+  returned: when the backup was read
+  type: str
+  sample: stream.arc.s2
+manifest:
+  description: The backup's C(manifest.json); null for a NATS CLI backup.
+  returned: check mode
+  type: dict
+backup_state:
+  description: The stream state the restore must reproduce (messages, first_seq, last_seq, bytes), from C(backup.json).
+  returned: when the backup was read
+  type: dict
 '''
 
+import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -101,7 +136,7 @@ from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream impor
     JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import MIN_VERSION
 from ansible_collections.natsops.jetstream.plugins.module_utils._snapshot import (
-    SnapshotError, read_backup, restore, wait_current)
+    SnapshotError, expected_state, read_backup, restore, state_mismatches, wait_current)
 
 
 def target_config(config, placement, replicas, version):
@@ -138,13 +173,15 @@ def main():
     p = module.params
     if p['replicas'] is not None and not 1 <= p['replicas'] <= 5:
         module.fail_json(msg='replicas: %d is not allowed; JetStream supports 1 to 5 replicas' % p['replicas'])
+    src = p['src'].rstrip('/') or '/'
     try:
-        manifest, meta = read_backup(p['src'].rstrip('/'))
+        backup = read_backup(src)
     except (SnapshotError, IOError, OSError, ValueError) as exc:
         module.fail_json(msg='cannot restore from %s: %s' % (p['src'], exc))
+    meta, manifest = backup['meta'], backup['manifest']
     name = meta['config']['name']
-    if name != manifest['stream']:
-        module.fail_json(msg='backup.json names stream %s but the manifest %s' % (name, manifest['stream']))
+    expected = expected_state(backup)
+    found = dict(layout=backup['layout'], archive=backup['data_file'], backup_state=expected)
 
     client = JetStreamClient(module)
     client.connect()
@@ -161,21 +198,22 @@ def main():
             replaced = (existing.get('state') or {}).get('messages', 0)
             if not p['replace']:
                 module.fail_json(msg='stream %s already exists with %d messages; set replace: true to delete it and '
-                                 'restore the backup in its place' % (name, replaced), replaced_messages=replaced)
+                                 'restore the backup in its place' % (name, replaced), replaced_messages=replaced,
+                                 **found)
         if module.check_mode:
-            module.exit_json(changed=True, stream=name, replaced_messages=replaced, manifest=manifest)
+            module.exit_json(changed=True, stream=name, replaced_messages=replaced, manifest=manifest, **found)
         if existing:
             client.api('STREAM.DELETE.%s' % name)
         start = time.time()
-        result = restore(client, p['src'], cfg, meta['state'], chunk_size=p['chunk_size'], timeout=p['timeout'])
+        restore(client, os.path.join(src, backup['data_file']), cfg, meta['state'], chunk_size=p['chunk_size'],
+                timeout=p['timeout'])
         duration = time.time() - start
         info = wait_current(client, name, timeout=p['wait_timeout'])
         state = info.get('state') or {}
-        mismatched = [k for k in ('messages', 'first_seq', 'last_seq') if state.get(k) != manifest.get(k)]
+        mismatched = state_mismatches(expected, state)
         if mismatched:
             module.fail_json(msg='restored stream %s does not match the backup: %s' % (
-                name, ', '.join('%s %s (backup %s)' % (k, state.get(k), manifest.get(k)) for k in mismatched)),
-                state=state)
+                name, ', '.join('%s %s (backup %s)' % m for m in mismatched)), state=state, **found)
     except SnapshotError as exc:
         module.fail_json(msg='restore of stream %s failed: %s' % (name, exc))
     except JetStreamAPIError as exc:
@@ -183,7 +221,7 @@ def main():
     finally:
         client.close()
     out = dict(changed=True, stream=name, state=state, replaced_messages=replaced,
-               mb_per_s=round(manifest['bytes'] / 1e6 / max(duration, 0.001), 1))
+               mb_per_s=round(backup['bytes'] / 1e6 / max(duration, 0.001), 1), **found)
     if info.get('cluster'):
         out['cluster'] = info['cluster']
     module.exit_json(**out)

@@ -135,7 +135,9 @@ def test_round_trip_message_by_message_and_into_another_cluster(sc, tmp_path):
     assert sorted(os.listdir(run)) == ["EVENTS", "KV_profiles", "ORDERS"]
     manifest = json.load(open(os.path.join(run, "ORDERS", "manifest.json")))
     assert manifest["messages"] == 2996 and manifest["last_seq"] == 3001 and len(manifest["sha256"]) == 64
-    assert sorted(os.listdir(os.path.join(run, "ORDERS"))) == ["backup.json", "manifest.json", "stream.tar.s2"]
+    # The archive is named as natscli v0.5.0 names it for a 2.15 server, and the manifest records the name.
+    assert sorted(os.listdir(os.path.join(run, "ORDERS"))) == ["backup.json", "manifest.json", "stream.arc.s2"]
+    assert manifest["data_file"] == "stream.arc.s2"
 
     for name in ("ORDERS", "EVENTS", "KV_profiles"):
         api(url, "$JS.API.STREAM.DELETE." + name)
@@ -205,7 +207,7 @@ def test_interrupted_backup_leaves_nothing_that_looks_complete(sc, tmp_path):
     env = ansible_env()
     proc = subprocess.Popen([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", "localhost,", str(play)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    partial = os.path.join(dest + ".partial", "stream.tar.s2")
+    partial = os.path.join(dest + ".partial", "stream.arc.s2")
     deadline = time.time() + 60
     while time.time() < deadline and not (os.path.exists(partial) and os.path.getsize(partial) > 1024 * 1024):
         time.sleep(0.05)
@@ -235,7 +237,7 @@ def test_corrupted_backup_is_refused_and_creates_nothing(sc, tmp_path):
                        env=env, capture_output=True, text=True, check=False, timeout=120)
     assert r.returncode == 0, r.stdout
     api(url, "$JS.API.STREAM.DELETE.SMALL")
-    data = os.path.join(dest, "stream.tar.s2")
+    data = os.path.join(dest, "stream.arc.s2")
     with open(data, "r+b") as f:
         f.seek(os.path.getsize(data) // 2)
         byte = f.read(1)

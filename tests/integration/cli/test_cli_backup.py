@@ -2,16 +2,18 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Backups against the real NATS CLI (natscli v0.5.0): a stream_backup backup restores with `nats stream restore`
 and a `nats stream backup` backup restores with stream_restore, message by message (sequence, subject, headers,
-data) with the consumers' ack floors."""
+data) with the consumers' ack floors. Also: the CLI's completeness rules without a manifest, backups in the layout
+of earlier natsops versions, and the stream.tar.s2 naming both tools use with a pre-2.15 server."""
 import asyncio
 import base64
 import json
 import os
+import shutil
 
 import nats
-import pytest
 
 from jsutil import api, stream_info
+from natsproc import Supercluster, binary_for
 
 COUNT = 300
 DELETED = (10, 200)
@@ -113,7 +115,9 @@ def test_module_backup_restores_with_nats_stream_restore(cli, single, play, tmp_
     dest = str(tmp_path / "orders")
     res = play(single.urls(), [{"natsops.jetstream.stream_backup": {"stream": "ORDERS", "dest": dest}}])[0]
     assert res["changed"] and res["manifest"]["messages"] == COUNT - len(DELETED)
-    assert {"backup.json", "stream.tar.s2", "manifest.json"} <= set(os.listdir(dest))
+    # Named as natscli v0.5.0 names it for a 2.15 server, and the manifest says so.
+    assert sorted(os.listdir(dest)) == ["backup.json", "manifest.json", "stream.arc.s2"]
+    assert res["manifest"]["data_file"] == "stream.arc.s2"
 
     # The CLI reads the backup offline: complete, restorable, with the same content.
     out = cli.run("backup", "validate", dest, "--no-progress").output
@@ -128,10 +132,6 @@ def test_module_backup_restores_with_nats_stream_restore(cli, single, play, tmp_
     check_restored(url, "ORDERS", before, cons, shape)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "stream_restore refuses a NATS CLI backup: it requires natsops' own manifest.json (the CLI writes only "
-    "backup.json and the archive) and reads only stream.tar.s2, while natscli v0.5.0 names the archive "
-    "stream.arc.s2 for a 2.15 server (jsm.go SnapshotDataFile). Reported; remove this mark once fixed."))
 def test_nats_stream_backup_restores_with_module(cli, single, play, tmp_path):
     url = single.urls()[0]
     fill(url, "EVENTS")
@@ -144,7 +144,114 @@ def test_nats_stream_backup_restores_with_module(cli, single, play, tmp_path):
     assert os.path.exists(os.path.join(src, "stream.arc.s2"))     # the 2.15 layout natscli v0.5.0 writes
     assert cli.run("backup", "validate", src, "--no-progress").output.startswith("OK:")
 
+    assert not os.path.exists(os.path.join(src, "manifest.json"))
+    declared = json.load(open(os.path.join(src, "backup.json")))["state"]
+
     api(url, "$JS.API.STREAM.DELETE.EVENTS")
+    # Check mode reads the CLI layout and creates nothing.
+    res = play(single.urls(), [{"natsops.jetstream.stream_restore": {"src": src}}], check=True)[0]
+    assert res["changed"] and res["layout"] == "natscli" and res["archive"] == "stream.arc.s2", res
+    assert res["manifest"] is None and res["backup_state"] == {k: declared[k] for k in
+                                                               ("messages", "first_seq", "last_seq", "bytes")}
+    assert stream_info(url, "EVENTS") is None
+
     res = play(single.urls(), [{"natsops.jetstream.stream_restore": {"src": src}}])[0]
-    assert res["changed"]
+    assert res["changed"] and res["layout"] == "natscli" and res["replaced_messages"] == 0
+    # Verified against backup.json: messages, first/last sequence and bytes.
+    assert {k: res["state"][k] for k in res["backup_state"]} == res["backup_state"]
     check_restored(url, "EVENTS", before, cons, shape)
+
+    # Again over the existing stream: refused without replace, and with it the same content comes back.
+    res = play(single.urls(), [{"natsops.jetstream.stream_restore": {"src": src}}], expect_fail=True)[0]
+    assert res.get("failed") and "already exists with %d messages" % (COUNT - len(DELETED)) in res["msg"], res
+    res = play(single.urls(), [{"natsops.jetstream.stream_restore": {"src": src, "replace": True}}])[0]
+    assert res["changed"] and res["replaced_messages"] == COUNT - len(DELETED)
+    check_restored(url, "EVENTS", before, cons, shape)
+
+    # stream_backup counts the CLI's backup as complete and keeps it.
+    res = play(single.urls(), [{"natsops.jetstream.stream_backup": {"stream": "EVENTS", "dest": src}}])[0]
+    assert not res["changed"] and sorted(os.listdir(src)) == ["backup.json", "stream.arc.s2"]
+
+
+def test_incomplete_or_ambiguous_cli_backups_are_refused(cli, single, play, tmp_path):
+    """Without a manifest, the CLI's own completeness rules apply (jsm.go snapshots.go): backup.json is written
+    last (an interrupted CLI backup leaves it empty), and a directory holding both archive names is ambiguous."""
+    url = single.urls()[0]
+    api(url, "$JS.API.STREAM.CREATE.REFUSE", {"name": "REFUSE", "subjects": ["refuse.>"], "storage": "file"})
+    cli.run("publish", "refuse.x", "m {{Count}}", "--count", "20", "--jetstream", server=url)
+    good = str(tmp_path / "good")
+    cli.run("stream", "backup", "REFUSE", good, "--no-progress", server=url)
+    api(url, "$JS.API.STREAM.DELETE.REFUSE")
+
+    both, empty_meta, no_archive = (str(tmp_path / n) for n in ("both", "empty_meta", "no_archive"))
+    for d in (both, empty_meta, no_archive):
+        shutil.copytree(good, d)
+    shutil.copy(os.path.join(both, "stream.arc.s2"), os.path.join(both, "stream.tar.s2"))
+    open(os.path.join(empty_meta, "backup.json"), "w").close()
+    os.remove(os.path.join(no_archive, "stream.arc.s2"))
+    tasks = [{"natsops.jetstream.stream_restore": {"src": d}, "ignore_errors": True}
+             for d in (both, empty_meta, no_archive)]
+    res = play(single.urls(), tasks, expect_fail=True)
+    assert all(r.get("failed") for r in res), res
+    assert "holds both stream.arc.s2 and stream.tar.s2" in res[0]["msg"], res[0]["msg"]
+    assert "not a complete backup" in res[1]["msg"] and "backup.json is empty" in res[1]["msg"], res[1]["msg"]
+    assert "holds no archive (stream.arc.s2 or stream.tar.s2)" in res[2]["msg"], res[2]["msg"]
+    assert stream_info(url, "REFUSE") is None
+    # The CLI refuses the ambiguous directory too.
+    assert "holds both" in cli.run("stream", "restore", both, "--no-progress", server=url, check=False).output
+    assert stream_info(url, "REFUSE") is None
+
+
+def test_older_natsops_backup_restores(single, play, tmp_path):
+    """A backup written before the archive was named per server version: stream.tar.s2 (whatever the server's
+    format) with a manifest naming it. It still verifies and restores, message by message."""
+    url = single.urls()[0]
+    fill(url, "LEGACY")
+    before, cons, shape = check_source(url, "LEGACY")
+    dest = str(tmp_path / "legacy")
+    play(single.urls(), [{"natsops.jetstream.stream_backup": {"stream": "LEGACY", "dest": dest}}])
+    os.rename(os.path.join(dest, "stream.arc.s2"), os.path.join(dest, "stream.tar.s2"))
+    manifest_path = os.path.join(dest, "manifest.json")
+    manifest = json.load(open(manifest_path))
+    manifest["data_file"] = "stream.tar.s2"
+    json.dump(manifest, open(manifest_path, "w"), indent=2)
+
+    api(url, "$JS.API.STREAM.DELETE.LEGACY")
+    res = play(single.urls(), [{"natsops.jetstream.stream_restore": {"src": dest}}])[0]
+    assert res["changed"] and res["layout"] == "natsops" and res["archive"] == "stream.tar.s2"
+    check_restored(url, "LEGACY", before, cons, shape)
+
+    # The manifest is still checked: a flipped byte in the renamed archive is refused before anything is created.
+    api(url, "$JS.API.STREAM.DELETE.LEGACY")
+    data = os.path.join(dest, "stream.tar.s2")
+    with open(data, "r+b") as f:
+        f.seek(os.path.getsize(data) // 2)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    res = play(single.urls(), [{"natsops.jetstream.stream_restore": {"src": dest}}], expect_fail=True)[0]
+    assert res.get("failed") and "checksum mismatch" in res["msg"], res
+    assert stream_info(url, "LEGACY") is None
+
+
+def test_pre_2_15_server_tar_layout_both_ways(cli, play, tmp_path):
+    """With a nats-server older than 2.15, natscli v0.5.0 and stream_backup both name the archive stream.tar.s2,
+    and stream_restore restores either backup."""
+    old = Supercluster({"old": 1}, binary=binary_for("2.10.26")).start()
+    try:
+        url = old.urls()[0]
+        fill(url, "OLDFMT")
+        before, cons, shape = check_source(url, "OLDFMT")
+        mod, cli_dir = str(tmp_path / "module"), str(tmp_path / "cli")
+        res = play(old.urls(), [{"natsops.jetstream.stream_backup": {"stream": "OLDFMT", "dest": mod}}])[0]
+        assert res["manifest"]["data_file"] == "stream.tar.s2"
+        assert sorted(os.listdir(mod)) == ["backup.json", "manifest.json", "stream.tar.s2"]
+        cli.run("stream", "backup", "OLDFMT", cli_dir, "--no-progress", server=url)
+        assert sorted(os.listdir(cli_dir)) == ["backup.json", "stream.tar.s2"]
+        for src, layout in ((cli_dir, "natscli"), (mod, "natsops")):
+            api(url, "$JS.API.STREAM.DELETE.OLDFMT")
+            res = play(old.urls(), [{"natsops.jetstream.stream_restore": {"src": src}}])[0]
+            assert res["layout"] == layout and res["archive"] == "stream.tar.s2"
+            check_restored(url, "OLDFMT", before, cons, shape)
+    finally:
+        old.stop()
