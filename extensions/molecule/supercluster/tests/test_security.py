@@ -170,6 +170,8 @@ async def _roles():
 
     admin = await connect("admin")
     js = admin.jetstream()
+    # Start clean even when an earlier run stopped half-way.
+    await admin.request("$JS.API.STREAM.DELETE.SECURE_ORDERS", b"", timeout=10)
     cfg = {"name": "SECURE_ORDERS", "subjects": ["secure.orders.>"], "num_replicas": 3, "storage": "file",
            "placement": {"cluster": "c2"}}
     reply = json.loads((await admin.request("$JS.API.STREAM.CREATE.SECURE_ORDERS", json.dumps(cfg).encode(),
@@ -182,7 +184,15 @@ async def _roles():
     reader = await connect("reader", "c3-n1")
     rjs = reader.jetstream()
     sub = await rjs.pull_subscribe("secure.orders.>", durable="reader_pull", stream="SECURE_ORDERS")
-    msgs = await sub.fetch(5, timeout=10)
+    # A just-created R3 consumer answers 503 (no responders) until its leader is elected; give it a few tries.
+    for attempt in range(10):
+        try:
+            msgs = await sub.fetch(5, timeout=10)
+            break
+        except nats.js.errors.ServiceUnavailableError:
+            if attempt == 9:
+                raise
+            await asyncio.sleep(1)
     assert [m.data for m in msgs] == [b"order-%d" % i for i in range(5)]
     for m in msgs:
         await m.ack()
