@@ -44,7 +44,7 @@ if ! { [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
   nohup python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$BASE" >"$ROOT/.cache/lab/mirror.log" 2>&1 &
   echo $! >"$pidfile"
 fi
-for _ in $(seq 1 50); do
+for _ in $(seq 1 150); do
   python3 - "$PORT" "${VERSIONS[0]}" <<'PY' && exit 0
 import sys, urllib.request
 urllib.request.urlopen("http://127.0.0.1:%s/nats-server/v%s/SHA256SUMS" % (sys.argv[1], sys.argv[2]), timeout=1).read()
