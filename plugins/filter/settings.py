@@ -495,6 +495,7 @@ class _HostCheck(object):
                                                       "(nats-server reads 0 as its default, 3)")
             pool = None
         self.norm["cluster_pool_size"] = pool
+        self.norm["gateway_seeds"] = ranged("nats_server_gateway_seeds", 1, None, "a whole number of at least 1")
         floor = max(NOFILE_FLOOR, (conns or 0) + NOFILE_HEADROOM)
         nofile = ranged("nats_server_limit_nofile", floor, None,
                         "a whole number of at least %d (nats_server_max_connections + %d for routes, gateways, "

@@ -72,6 +72,7 @@ DEFAULTS = {
     "nats_server_allow_small_clusters": False,
     "nats_server_route_scheme": "nats-route",
     "nats_server_gateway_scheme": "nats",
+    "nats_server_gateway_seeds": 3,
 }
 
 
@@ -232,9 +233,16 @@ def compute_topology(hostvars, groups, cluster_groups, defaults=None):
 
     route_scheme = defaults.get("nats_server_route_scheme") or DEFAULTS["nats_server_route_scheme"]
     gw_scheme = defaults.get("nats_server_gateway_scheme") or DEFAULTS["nats_server_gateway_scheme"]
+    # Each gateway entry lists a cluster's first nodes (inventory order) as seeds; the others are learnt by
+    # gossip. Growing a cluster past its seeds then leaves every gateway block as it was, so the existing nodes
+    # take the new routes by reload (nats-server cannot reload a gateway change).
+    try:
+        seeds = max(1, int(defaults.get("nats_server_gateway_seeds") or DEFAULTS["nats_server_gateway_seeds"]))
+    except (TypeError, ValueError):
+        seeds = DEFAULTS["nats_server_gateway_seeds"]
     gateways = []
     for cluster in clusters:
-        urls = ["%s://%s:%s" % (gw_scheme, n["address"], n["gateway_port"]) for n in cluster["nodes"]]
+        urls = ["%s://%s:%s" % (gw_scheme, n["address"], n["gateway_port"]) for n in cluster["nodes"][:seeds]]
         gateways.append({"name": cluster["name"], "urls": urls})
     for cluster in clusters:
         for node in cluster["nodes"]:

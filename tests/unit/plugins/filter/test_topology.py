@@ -57,6 +57,17 @@ def test_five_node_cluster_routes_to_four_peers():
     assert "nats-route://10.0.1.3:6222" not in topo["hosts"]["c1-n3"]["routes"]
 
 
+def test_growing_a_cluster_past_its_gateway_seeds_leaves_every_gateway_block_unchanged():
+    before = compute_topology(*inventory([3, 3, 3]), defaults=DEFAULTS)
+    after = compute_topology(*inventory([5, 3, 3]), defaults=DEFAULTS)
+    assert after["errors"] == []
+    assert after["gateways"] == before["gateways"]
+    assert after["hosts"]["c1-n1"]["routes"] != before["hosts"]["c1-n1"]["routes"]
+    fewer = compute_topology(*inventory([5, 3]), defaults=dict(DEFAULTS, nats_server_gateway_seeds=2))
+    assert [len(g["urls"]) for g in fewer["gateways"]] == [2, 2]
+    assert fewer["gateways"][0]["urls"] == ["nats://10.0.1.1:7222", "nats://10.0.1.2:7222"]
+
+
 def test_single_node_needs_the_small_cluster_switch_and_gets_no_cluster_block():
     hv, groups, cgs = inventory([1])
     topo = compute_topology(hv, groups, cgs, DEFAULTS)
