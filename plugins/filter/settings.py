@@ -512,6 +512,9 @@ class _HostCheck(object):
 
     def lists(self):
         s = self.s
+        retired = s.get("nats_server_retired_hosts", [])
+        if not isinstance(retired, list) or not all(isinstance(h, str) and h for h in retired):
+            self.bad("nats_server_retired_hosts", "a list of inventory host names", value=retired)
         tags = s.get("nats_server_tags", [])
         self.norm["tags"] = []
         if not isinstance(tags, (list, tuple)):

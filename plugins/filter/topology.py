@@ -33,6 +33,8 @@ options:
     description:
       - Values used for a host that does not set the variable itself (the role's defaults are not
         visible through C(hostvars)). Keys are variable names such as C(nats_server_cluster_port).
+      - C(nats_server_gateway_seeds) limits each gateway entry to a cluster's first nodes;
+        C(nats_server_retired_hosts) lists hosts the topology leaves out (a node being removed).
     type: dict
     required: true
 """
@@ -73,6 +75,7 @@ DEFAULTS = {
     "nats_server_route_scheme": "nats-route",
     "nats_server_gateway_scheme": "nats",
     "nats_server_gateway_seeds": 3,
+    "nats_server_retired_hosts": [],
 }
 
 
@@ -107,6 +110,10 @@ def compute_topology(hostvars, groups, cluster_groups, defaults=None):
     """Return the supercluster topology and every inventory error found."""
     defaults = dict(defaults or {})
     errors = []
+    # Hosts leaving the supercluster (playbooks/remove_node.yml): the topology is computed without them.
+    retired = set(defaults.get("nats_server_retired_hosts") or [])
+    if retired:
+        groups = dict((g, [h for h in members if h not in retired]) for g, members in groups.items())
     if not isinstance(cluster_groups, (list, tuple)) or not cluster_groups:
         return {
             "errors": ["nats_server_cluster_groups must list the inventory groups that form the "

@@ -68,6 +68,16 @@ def test_growing_a_cluster_past_its_gateway_seeds_leaves_every_gateway_block_unc
     assert fewer["gateways"][0]["urls"] == ["nats://10.0.1.1:7222", "nats://10.0.1.2:7222"]
 
 
+def test_retired_hosts_are_left_out_and_the_cluster_size_rules_apply_without_them():
+    hv, groups, cgs = inventory([5, 3, 3])
+    topo = compute_topology(hv, groups, cgs, dict(DEFAULTS, nats_server_retired_hosts=["c1-n5", "c1-n4"]))
+    assert topo["errors"] == []
+    assert "c1-n5" not in topo["hosts"] and topo["size"] == 9
+    assert topo["hosts"]["c1-n1"]["routes"] == ["nats-route://10.0.1.2:6222", "nats-route://10.0.1.3:6222"]
+    even = compute_topology(hv, groups, cgs, dict(DEFAULTS, nats_server_retired_hosts=["c1-n5"]))
+    assert any("c1" in e and "4" in e for e in even["errors"]), even["errors"]
+
+
 def test_single_node_needs_the_small_cluster_switch_and_gets_no_cluster_block():
     hv, groups, cgs = inventory([1])
     topo = compute_topology(hv, groups, cgs, DEFAULTS)
