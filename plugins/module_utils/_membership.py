@@ -86,12 +86,13 @@ def describe(group):
     return "consumer '%s' of stream '%s' (account %s)" % (group['consumer'], group['stream'], group['account'])
 
 
-def removal_problems(server, groups, meta):
-    """Why removing ``server`` for good would lose data or quorum; [] when it is safe.
+def removal_problems(server, groups, meta, shrink=True):
+    """Why taking ``server`` away would lose data or quorum; [] when it is safe.
 
-    - an R1 stream or consumer on it holds the only copy;
+    - an R1 stream or consumer on it holds the only copy (lost when removed, unavailable while drained);
     - an R>1 group on it keeps fewer current, online peers than its quorum without it;
-    - the meta group keeps fewer online peers than the quorum of its shrunken size."""
+    - the meta group keeps fewer online peers than the quorum of its size (shrunk by one when ``shrink``:
+      a removed peer leaves the group, a drained one stays a member while it is down)."""
     problems = []
     for g in groups:
         if server not in g['peers']:
@@ -108,9 +109,10 @@ def removal_problems(server, groups, meta):
     size = int(meta.get('cluster_size') or 0)
     meta_peers = _peers(meta)
     online = sorted(n for n, p in meta_peers.items() if n != server and not p['offline'])
-    if size and len(online) < quorum(size - 1):
+    after = size - 1 if shrink else size
+    if size and len(online) < quorum(after):
         problems.append("the JetStream meta group would keep %d online peer(s) of %d; it needs %d"
-                        % (len(online), size - 1, quorum(size - 1)))
+                        % (len(online), after, quorum(after)))
     if not meta.get('leader'):
         problems.append('the JetStream meta group has no leader; membership changes need one')
     return problems

@@ -12,7 +12,9 @@ short_description: Drain a JetStream server of its leaders, or remove its peer f
 version_added: 0.2.0
 description:
   - O(state=drained) steps down every stream, consumer and (with O(scope=system)) meta leader that runs on
-    O(server) until none is left there, so that stopping the server moves no leadership in a hurry.
+    O(server) until none is left there, so that stopping the server moves no leadership in a hurry. With
+    O(scope=system) it first checks that stopping the server loses nothing (no R1 stream or consumer lives only
+    there, every replicated group and the meta group keep their quorum, every other expected server answers).
   - O(state=removed) first checks that removing O(server) loses nothing (no R1 stream or consumer lives only there,
     every replicated group and the meta group keep their quorum without it), then waits until the meta leader sees
     the server offline and removes its peer through C($JS.API.SERVER.REMOVE) by peer ID, and waits until the meta
@@ -201,7 +203,8 @@ def main():
         if server in by_name:
             out['peer_id'] = by_name[server].get('peer')
         if p['state'] == 'drained':
-            out['problems'] = mb.missing_servers(server, p['expect_servers'], answered)
+            out['problems'] = (mb.removal_problems(server, groups, meta, shrink=False)
+                               + mb.missing_servers(server, p['expect_servers'], answered)) if member else []
             run_system_drain(module, ms, server, meta, groups, out, p['timeout'])
         else:
             run_removal(module, ms, server, meta, groups, answered, member, out, p)
@@ -214,7 +217,8 @@ def main():
 
 def run_system_drain(module, ms, server, meta, groups, out, timeout):
     if out['problems'] and not module.params['force']:
-        module.fail_json(msg='Not draining %s: %s. Nothing was changed.' % (server, '; '.join(out['problems'])), **out)
+        module.fail_json(msg='Stopping %s would lose data or quorum: %s. Nothing was changed.'
+                             % (server, '; '.join(out['problems'])), **out)
     if meta.get('leader') == server:
         out['meta_stepdown'] = True
         out['changed'] = True

@@ -81,7 +81,7 @@ def test_service_runs_as_nats_with_hardening(host):
     assert host.check_output("ps -o user= -p %s" % pid) == "nats"
     unit = host.file("/etc/systemd/system/nats-server.service").content_string
     for line in ("NoNewPrivileges=true", "ProtectSystem=strict", "ReadWritePaths=/var/lib/nats",
-                 "ExecStop=/bin/kill -s SIGUSR2 $MAINPID", "ExecReload=/bin/kill -s HUP $MAINPID"):
+                 "KillSignal=SIGUSR2", "ExecReload=/bin/kill -s HUP $MAINPID"):
         assert line in unit
 
 

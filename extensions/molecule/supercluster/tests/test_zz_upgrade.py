@@ -35,6 +35,7 @@ class Publisher(threading.Thread):
         super().__init__(daemon=True)
         self.servers, self.streams = servers, streams
         self.acked = {s: [] for s in streams}
+        self.ack_times = []
         self.failures, self.retries = 0, 0
         self.stop = threading.Event()
 
@@ -55,6 +56,7 @@ class Publisher(threading.Thread):
                             ack = await js.publish("%s.m" % stream.lower(), b"%d" % i, timeout=2,
                                                    headers={"Nats-Msg-Id": "%s-%d" % (stream, i)})
                             self.acked[stream].append(ack.seq)
+                            self.ack_times.append(time.time())
                             break
                         except Exception:  # noqa: BLE001 - bounded retry while a node restarts
                             self.retries += 1

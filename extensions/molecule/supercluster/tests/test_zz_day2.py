@@ -1,0 +1,240 @@
+"""Day-2 operations on the running supercluster, under a bounded publish load to R3 streams (runs once, from c1-n1).
+
+Grow cluster c1 from 3 to 5 nodes with an inventory change and site.yml (existing nodes reload, never restart; the
+meta group grows to 11); drain the node leading a stream and undrain it; remove the two new nodes for good with
+playbooks/remove_node.yml (meta group back to 9, no stale peer, the stream's replicas re-placed and current); and a
+kill -9 drill on a stream leader. Every acknowledged message is in its stream afterwards. Each test starts by
+putting the spare hosts back to bare machines, so it can be re-run alone."""
+import asyncio
+import json
+import os
+import subprocess
+import time
+
+import nats
+import pytest
+
+from test_supercluster import ALL, ROOT, name_of, node_monitor, run_site, tls_context, urls
+from test_zz_upgrade import Publisher
+
+SPARES = ["c1-n4", "c1-n5"]
+C1 = ["c1-n1", "c1-n2", "c1-n3"]
+
+
+def once(host):
+    if name_of(host) != "c1-n1":
+        pytest.skip("supercluster-wide operation runs once, from c1-n1")
+
+
+def playbook(name, *extra):
+    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_PIPELINING="1", ANSIBLE_FORKS="12")
+    started = time.time()
+    proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory,
+                           os.path.join(ROOT, "playbooks", name)] + list(extra),
+                          capture_output=True, text=True, env=env, timeout=900, check=False)
+    proc.seconds = time.time() - started
+    return proc
+
+
+# A peer removed from JetStream cannot come back under the same server name with an empty store (its Raft peer ID
+# is derived from the name), so every run gives the spare machines fresh server names.
+RUN = "r%d" % (int(time.time()) % 100000)
+
+
+def grow_inventory():
+    path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "grow-c1.yml")
+    with open(path, "w") as f:
+        json.dump({"all": {"children": {"nats": {"children": {"c1": {"hosts": {
+            "c1-n4": {"nats_server_tags": ["az:1"], "nats_server_name": "c1-n4-" + RUN},
+            "c1-n5": {"nats_server_tags": ["az:2"], "nats_server_name": "c1-n5-" + RUN}}}}}}}}, f)
+    return path
+
+
+def day2_servers():
+    return json.dumps({"nats_day2_servers": urls(C1 + ["c2-n1"])})
+
+
+def pid(node):
+    return subprocess.run(["docker", "exec", node, "systemctl", "show", "-p", "MainPID", "--value", "nats-server"],
+                          capture_output=True, text=True, check=False).stdout.strip()
+
+
+def reset_spares():
+    """Bare machines again: no unit, config, store or release; and no peer of theirs left in the meta group (an
+    interrupted earlier run may have left them members)."""
+    for node in SPARES:
+        subprocess.run(["docker", "exec", node, "sh", "-c",
+                        "systemctl disable --now nats-server >/dev/null 2>&1; rm -rf /etc/nats-server /var/lib/nats "
+                        "/opt/nats-server /etc/systemd/system/nats-server.service; systemctl daemon-reload"],
+                       check=True)
+    # An interrupted run may also have left c1's configs routing to them: put c1 back to three nodes.
+    if subprocess.run(["docker", "exec", "c1-n1", "grep", "-q", "c1-n4", "/etc/nats-server/nats-server.conf"],
+                      check=False).returncode == 0:
+        assert run_site().returncode == 0
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        leader = meta()["leader"]
+        stale = [r for r in node_monitor(leader, "jsz")["meta_cluster"].get("replicas", [])
+                 if r["name"].startswith(tuple(SPARES))]
+        if not stale:
+            return
+        for r in stale:
+            js_request("$JS.API.SERVER.REMOVE", {"peer_id": r["peer"]}, identity="sys")
+        time.sleep(2)
+    raise AssertionError("stale spare peers stay in the meta group: %s" % stale)
+
+
+def meta(node="c1-n1"):
+    return node_monitor(node, "jsz")["meta_cluster"]
+
+
+def js_request(subject, body=b"", servers=None, identity="admin"):
+    async def go():
+        nc = await nats.connect(servers or urls(["c2-n1", "c2-n2"]), tls=tls_context(identity))
+        try:
+            return json.loads((await nc.request(subject, body if isinstance(body, bytes) else json.dumps(body).encode(),
+                                                timeout=10)).data)
+        finally:
+            await nc.close()
+    return asyncio.run(go())
+
+
+def create_stream(name, cluster):
+    js_request("$JS.API.STREAM.DELETE." + name)
+    r = js_request("$JS.API.STREAM.CREATE." + name, {"name": name, "subjects": [name.lower() + ".>"], "num_replicas": 3,
+                                                       "placement": {"cluster": cluster}})
+    assert "error" not in r, r
+
+
+def stream_cluster(name):
+    deadline = time.time() + 15
+    while True:
+        info = js_request("$JS.API.STREAM.INFO." + name)
+        if info.get("cluster", {}).get("leader") or time.time() > deadline:
+            return info
+
+
+def assert_nothing_lost(pub):
+    for stream, seqs in pub.acked.items():
+        info = js_request("$JS.API.STREAM.INFO." + stream)
+        assert info["state"]["messages"] == len(set(seqs)) == info["state"]["last_seq"], (stream, info["state"])
+
+
+def test_grow_drain_and_shrink_cluster_c1_under_load(host):
+    once(host)
+    reset_spares()
+    create_stream("DAY2", "c1")
+    pids = dict((n, pid(n)) for n in ALL)
+    pub = Publisher(urls(["c2-n1", "c2-n2", "c3-n1"]), ["DAY2"])
+    pub.start()
+    time.sleep(1)
+    figures = {}
+    try:
+        # 1. Add two nodes to c1 (3 -> 5): the new nodes start, the existing ones take the new routes by reload.
+        started = time.time()
+        grow = run_site("-i", grow_inventory())
+        figures["add 2 nodes"] = time.time() - started
+        assert grow.returncode == 0, grow.stdout[-4000:]
+        assert "c1-n1 (canary) will reload: configuration" in grow.stdout
+        assert dict((n, pid(n)) for n in ALL) == pids, "an existing node restarted"
+        # The meta leader adds a new peer once it has caught up.
+        deadline = time.time() + 30
+        while meta()["cluster_size"] != 11 and time.time() < deadline:
+            time.sleep(1)
+        assert meta()["cluster_size"] == 11
+        assert all(node_monitor(n, "healthz")["status"] == "ok" for n in SPARES)
+        routes = node_monitor("c1-n1", "routez")["routes"]
+        assert {"c1-n4-" + RUN, "c1-n5-" + RUN} <= set(r["remote_name"] for r in routes)
+
+        # 2. Drain the node leading the stream: its leadership moves first, then it stops and stays off; the
+        #    server role refuses it while it is drained; undrain brings it back current.
+        leader_name = stream_cluster("DAY2")["cluster"]["leader"]
+        leader = leader_name.replace("-" + RUN, "")  # the inventory host
+        drain = playbook("drain.yml", "-i", grow_inventory(), "-e", "nats_drain_node=" + leader, "-e", day2_servers())
+        figures["drain"] = drain.seconds
+        assert drain.returncode == 0, drain.stdout[-4000:]
+        assert "%s drained and stopped" % leader in " ".join(drain.stdout.split())
+        assert pid(leader) in ("", "0")
+        assert stream_cluster("DAY2")["cluster"]["leader"] != leader_name
+        refused = run_site("-i", grow_inventory(), "--limit", leader)
+        assert refused.returncode != 0 and "is drained for maintenance" in " ".join(refused.stdout.split())
+        undrain = playbook("drain.yml", "-i", grow_inventory(), "-e", "nats_drain_node=" + leader, "-e",
+                           "nats_drain_state=undrained", "-e", day2_servers())
+        figures["undrain"] = undrain.seconds
+        assert undrain.returncode == 0, undrain.stdout[-4000:]
+        assert node_monitor(leader, "healthz")["status"] == "ok"
+        if leader in pids:
+            pids[leader] = pid(leader)
+
+        # 3. Removing one node would leave c1 with 4: refused before anything changes.
+        one = playbook("remove_node.yml", "-i", grow_inventory(), "-e", "nats_remove_node=c1-n5", "-e", day2_servers())
+        assert one.returncode != 0 and "has 4 node(s)" in " ".join(one.stdout.split()), one.stdout[-3000:]
+        assert meta()["cluster_size"] == 11
+
+        # 4. Remove both new nodes for good (5 -> 3), one at a time.
+        remove = playbook("remove_node.yml", "-i", grow_inventory(), "-e", json.dumps({"nats_remove_node": SPARES}),
+                          "-e", day2_servers())
+        figures["remove 2 nodes"] = remove.seconds
+        assert remove.returncode == 0, remove.stdout[-4000:]
+        out = " ".join(remove.stdout.split())
+        assert "c1-n4 removed: peer" in out and "c1-n5 removed: peer" in out
+        assert dict((n, pid(n)) for n in ALL) == pids, "a remaining node restarted"
+        m = meta()
+        assert m["cluster_size"] == 9, m
+        names = set(r["name"] for r in node_monitor(m["leader"], "jsz")["meta_cluster"].get("replicas", []))
+        assert not [n for n in names if n.startswith(tuple(SPARES))], names
+        info = stream_cluster("DAY2")
+        peers = [info["cluster"]["leader"]] + [r["name"] for r in info["cluster"].get("replicas", [])]
+        assert sorted(peers) == C1 and all(r["current"] for r in info["cluster"]["replicas"]), info["cluster"]
+        assert set(r["remote_name"] for r in node_monitor("c1-n1", "routez")["routes"]) == {"c1-n2", "c1-n3"}
+    finally:
+        pub.stop.set()
+        pub.join(60)
+    assert pub.failures == 0, "publishes that failed for 20 s: %d" % pub.failures
+    assert_nothing_lost(pub)
+    js_request("$JS.API.STREAM.DELETE.DAY2")
+    print("day 2 on c1: %s; %d messages acknowledged, %d retries, 0 lost"
+          % (", ".join("%s %.0f s" % (k, v) for k, v in figures.items()),
+             len(pub.acked["DAY2"]), pub.retries))
+    # The removed machines are refused by the role until they are deleted from the inventory.
+    again = run_site("-i", grow_inventory(), "--limit", "c1-n4")
+    assert again.returncode != 0 and "was removed from the supercluster" in " ".join(again.stdout.split())
+
+
+def test_kill_9_of_a_stream_leader_under_load(host):
+    once(host)
+    create_stream("DRILL", "c2")
+    pub = Publisher(urls(["c1-n1", "c3-n1"]), ["DRILL"])
+    pub.start()
+    time.sleep(2)
+    leader = stream_cluster("DRILL")["cluster"]["leader"]
+    before = pid(leader)
+    killed = time.time()
+    subprocess.run(["docker", "exec", leader, "kill", "-9", before], check=True)
+    # systemd restarts it (Restart=on-failure); wait until it is back and healthy, bounded.
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if pid(leader) not in ("", "0", before):
+            try:
+                if node_monitor(leader, "healthz")["status"] == "ok":
+                    break
+            except subprocess.CalledProcessError:
+                pass
+        time.sleep(1)
+    back = time.time() - killed
+    time.sleep(2)
+    pub.stop.set()
+    pub.join(60)
+    assert node_monitor(leader, "healthz")["status"] == "ok"
+    gaps = [b - a for a, b in zip(pub.ack_times, pub.ack_times[1:]) if a >= killed - 1]
+    outage = max(gaps) if gaps else 0
+    assert pub.failures == 0
+    assert outage <= 5.0, "publishes stalled %.1f s after the leader was killed" % outage
+    assert_nothing_lost(pub)
+    info = stream_cluster("DRILL")
+    assert all(r["current"] for r in info["cluster"]["replicas"]), info["cluster"]
+    js_request("$JS.API.STREAM.DELETE.DRILL")
+    print("kill -9 of %s (leader of DRILL): publishes stalled %.1f s at most; back healthy after %.0f s; "
+          "%d acknowledged, %d retries, 0 lost" % (leader, outage, back, len(pub.acked["DRILL"]), pub.retries))
