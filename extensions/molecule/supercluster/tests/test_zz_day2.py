@@ -242,3 +242,29 @@ def test_kill_9_of_a_stream_leader_under_load(host):
     js_request("$JS.API.STREAM.DELETE.DRILL")
     print("kill -9 of %s (leader of DRILL): publishes stalled %.1f s at most; back healthy after %.0f s; "
           "%d acknowledged, %d retries, 0 lost" % (leader, outage, back, len(pub.acked["DRILL"]), pub.retries))
+
+
+def test_jetstream_limits_grow_by_reload_and_never_below_what_is_stored(host):
+    once(host)
+    create_stream("LIMITS", "c1")
+    r = js_request("$JS.API.STREAM.UPDATE.LIMITS", {"name": "LIMITS", "subjects": ["limits.>"], "num_replicas": 3,
+                                                    "max_bytes": 1048576, "placement": {"cluster": "c1"}})
+    assert "error" not in r, r
+    try:
+        # Below what JetStream reserves on the node (the stream's 1 MiB): refused in preflight, naming both figures.
+        low = run_site("--limit", "c1-n1", "-e", "nats_server_jetstream_max_file_store=512KB")
+        out = " ".join(low.stdout.split())
+        assert low.returncode != 0
+        assert "c1-n1: nats_server_jetstream_max_file_store 512KB (524288 bytes) is below the 1048576 bytes" in out, \
+            out[-3000:]
+        # Growing is a reload (nats-server >= 2.14 accepts increases): same PID, new limit in /varz.
+        current = node_monitor("c1-n1")["jetstream"]["config"]["max_storage"]
+        before = pid("c1-n1")
+        grown = current + 1000 ** 3
+        up = run_site("--limit", "c1-n1", "-e", "nats_server_jetstream_max_file_store=%d" % grown)
+        assert up.returncode == 0, up.stdout[-3000:]
+        assert "c1-n1 (canary) will reload: configuration" in up.stdout
+        assert pid("c1-n1") == before
+        assert node_monitor("c1-n1")["jetstream"]["config"]["max_storage"] == grown
+    finally:
+        js_request("$JS.API.STREAM.DELETE.LIMITS")
