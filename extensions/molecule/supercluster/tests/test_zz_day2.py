@@ -268,3 +268,37 @@ def test_jetstream_limits_grow_by_reload_and_never_below_what_is_stored(host):
         assert node_monitor("c1-n1")["jetstream"]["config"]["max_storage"] == grown
     finally:
         js_request("$JS.API.STREAM.DELETE.LIMITS")
+
+
+def test_replace_a_failed_node_with_an_empty_disk(host):
+    """Hardware loss: the machine comes back empty under the same name. Its peer was never removed, so site.yml
+    reinstalls it and it catches up from its peers (docs/day2.md, 'Replace a failed node')."""
+    once(host)
+    create_stream("REPLACE", "c1")
+    pub = Publisher(urls(["c2-n1", "c3-n1"]), ["REPLACE"])
+    pub.start()
+    time.sleep(2)
+    try:
+        subprocess.run(["docker", "exec", "c1-n3", "sh", "-c",
+                        "systemctl kill -s KILL nats-server; systemctl disable --now nats-server >/dev/null 2>&1;"
+                        " rm -rf /etc/nats-server /var/lib/nats /opt/nats-server /etc/systemd/system/nats-server.service;"
+                        " systemctl daemon-reload"], check=True)
+        time.sleep(3)
+        started = time.time()
+        proc = run_site()
+        took = time.time() - started
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert node_monitor("c1-n3", "healthz")["status"] == "ok"
+        time.sleep(2)
+    finally:
+        pub.stop.set()
+        pub.join(60)
+    assert pub.failures == 0
+    assert_nothing_lost(pub)
+    info = stream_cluster("REPLACE")
+    peers = [info["cluster"]["leader"]] + [r["name"] for r in info["cluster"]["replicas"]]
+    assert sorted(peers) == C1 and all(r["current"] for r in info["cluster"]["replicas"]), info["cluster"]
+    assert meta()["cluster_size"] == 9
+    js_request("$JS.API.STREAM.DELETE.REPLACE")
+    print("replaced c1-n3 (empty disk, same name) in %.0f s; %d acknowledged, %d retries, 0 lost"
+          % (took, len(pub.acked["REPLACE"]), pub.retries))
