@@ -113,6 +113,10 @@ def compute_topology(hostvars, groups, cluster_groups, defaults=None):
     # Hosts leaving the supercluster (playbooks/remove_node.yml): the topology is computed without them.
     retired = set(defaults.get("nats_server_retired_hosts") or [])
     if retired:
+        # A cluster whose every node is retired leaves the supercluster with them.
+        if isinstance(cluster_groups, (list, tuple)):
+            cluster_groups = [g for g in cluster_groups
+                              if not (groups.get(g) and set(groups[g]) <= retired)]
         groups = dict((g, [h for h in members if h not in retired]) for g, members in groups.items())
     if not isinstance(cluster_groups, (list, tuple)) or not cluster_groups:
         return {

@@ -86,20 +86,32 @@ def describe(group):
     return "consumer '%s' of stream '%s' (account %s)" % (group['consumer'], group['stream'], group['account'])
 
 
-def removal_problems(server, groups, meta, shrink=True):
+def removal_problems(server, groups, meta, shrink=True, leaving=()):
     """Why taking ``server`` away would lose data or quorum; [] when it is safe.
 
     - an R1 stream or consumer on it holds the only copy (lost when removed, unavailable while drained);
     - an R>1 group on it keeps fewer current, online peers than its quorum without it;
     - the meta group keeps fewer online peers than the quorum of its size (shrunk by one when ``shrink``:
-      a removed peer leaves the group, a drained one stays a member while it is down)."""
+      a removed peer leaves the group, a drained one stays a member while it is down).
+
+    ``leaving`` names other servers that leave after it in the same operation, one at a time: a group whose every
+    replica is on a leaving server, or an R1 group on one, is refused now; the quorum rule applies to ``server``
+    (each later step is checked again before it is taken); the meta group must keep its quorum once all are gone."""
+    gone = set([server]) | set(leaving)
     problems = []
     for g in groups:
-        if server not in g['peers']:
+        if not gone & set(g['peers']):
             continue
+        on = ', '.join(sorted(gone & set(g['peers'])))
         if g['replicas'] <= 1:
             problems.append("%s is R1 on %s: its only copy lives there; move it or scale it to R3 first"
-                            % (describe(g), server))
+                            % (describe(g), on))
+            continue
+        if set(g['peers']) <= gone:
+            problems.append("%s has every replica on nodes that leave (%s): move it or delete it first"
+                            % (describe(g), on))
+            continue
+        if server not in g['peers']:
             continue
         healthy = sorted(n for n, p in g['peers'].items() if n != server and p['current'] and not p['offline'])
         need = quorum(g['replicas'])
@@ -108,8 +120,8 @@ def removal_problems(server, groups, meta, shrink=True):
                             % (describe(g), len(healthy), ', '.join(healthy) or 'none', g['replicas'], server, need))
     size = int(meta.get('cluster_size') or 0)
     meta_peers = _peers(meta)
-    online = sorted(n for n, p in meta_peers.items() if n != server and not p['offline'])
-    after = size - 1 if shrink else size
+    online = sorted(n for n, p in meta_peers.items() if n not in gone and not p['offline'])
+    after = size - len(gone) if shrink else size
     if size and len(online) < quorum(after):
         problems.append("the JetStream meta group would keep %d online peer(s) of %d; it needs %d"
                         % (len(online), after, quorum(after)))

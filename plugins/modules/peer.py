@@ -44,6 +44,13 @@ options:
     description: Remove the peer even when the checks find R1 assets or a group that would lose its quorum.
     type: bool
     default: false
+  leaving:
+    description:
+      - Other server names that leave in the same operation (removed one after the other): the checks count them
+        as gone too, so a group that only loses its quorum once all of them are gone is refused before the first.
+    type: list
+    elements: str
+    default: []
   expect_servers:
     description:
       - Server names the supercluster should have (from the inventory). With O(scope=system), a server other than
@@ -174,6 +181,7 @@ def main():
         scope=dict(type='str', default='account', choices=['account', 'system']),
         force=dict(type='bool', default=False),
         expect_servers=dict(type='list', elements='str', default=[]),
+        leaving=dict(type='list', elements='str', default=[]),
         timeout=dict(type='int', default=60),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **nats_common_module_kwargs())
@@ -203,8 +211,9 @@ def main():
         if server in by_name:
             out['peer_id'] = by_name[server].get('peer')
         if p['state'] == 'drained':
-            out['problems'] = (mb.removal_problems(server, groups, meta, shrink=False)
-                               + mb.missing_servers(server, p['expect_servers'], answered)) if member else []
+            out['problems'] = (mb.removal_problems(server, groups, meta, shrink=False, leaving=p['leaving'])
+                               + mb.missing_servers(server, p['expect_servers'] + p['leaving'], answered)
+                               ) if member else []
             run_system_drain(module, ms, server, meta, groups, out, p['timeout'])
         else:
             run_removal(module, ms, server, meta, groups, answered, member, out, p)
@@ -243,8 +252,8 @@ def run_removal(module, ms, server, meta, groups, answered, member, out, p):
     out['cluster_size']['after'] = out['cluster_size']['before']
     if not member:
         return  # already gone: nothing to do
-    out['problems'] = mb.removal_problems(server, groups, meta) + mb.missing_servers(server, p['expect_servers'],
-                                                                                    answered)
+    out['problems'] = (mb.removal_problems(server, groups, meta, leaving=p['leaving'])
+                       + mb.missing_servers(server, p['expect_servers'] + p['leaving'], answered))
     if out['problems'] and not p['force']:
         module.fail_json(msg='Removing %s would lose data or quorum: %s. Nothing was changed.'
                              % (server, '; '.join(out['problems'])), **out)

@@ -61,16 +61,16 @@ def pid(node):
                           capture_output=True, text=True, check=False).stdout.strip()
 
 
-def reset_spares():
+def reset_spares(spares=SPARES):
     """Bare machines again: no unit, config, store or release; and no peer of theirs left in the meta group (an
     interrupted earlier run may have left them members)."""
-    for node in SPARES:
+    for node in spares:
         subprocess.run(["docker", "exec", node, "sh", "-c",
                         "systemctl disable --now nats-server >/dev/null 2>&1; rm -rf /etc/nats-server /var/lib/nats "
                         "/opt/nats-server /etc/systemd/system/nats-server.service; systemctl daemon-reload"],
                        check=True)
     # An interrupted run may also have left c1's configs routing to them: put c1 back to three nodes.
-    if subprocess.run(["docker", "exec", "c1-n1", "grep", "-q", "c1-n4", "/etc/nats-server/nats-server.conf"],
+    if subprocess.run(["docker", "exec", "c1-n1", "grep", "-q", "-e", spares[0], "/etc/nats-server/nats-server.conf"],
                       check=False).returncode == 0:
         assert run_site().returncode == 0
     deadline = time.time() + 60
@@ -79,7 +79,7 @@ def reset_spares():
         # Spare peers, and offline peers whose name the meta leader no longer knows ("Server name unknown at
         # this time (peerID: ...)") after the supercluster restarted.
         stale = [r for r in node_monitor(leader, "jsz")["meta_cluster"].get("replicas", [])
-                 if r["name"] not in ALL and (r["name"].startswith(tuple(SPARES)) or r.get("offline"))]
+                 if r["name"] not in ALL and (r["name"].startswith(tuple(spares)) or r.get("offline"))]
         if not stale:
             return
         for r in stale:
@@ -302,3 +302,75 @@ def test_replace_a_failed_node_with_an_empty_disk(host):
     js_request("$JS.API.STREAM.DELETE.REPLACE")
     print("replaced c1-n3 (empty disk, same name) in %.0f s; %d acknowledged, %d retries, 0 lost"
           % (took, len(pub.acked["REPLACE"]), pub.retries))
+
+
+C4 = ["c4-n1", "c4-n2", "c4-n3"]
+
+
+def cluster_inventory():
+    path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "add-c4.yml")
+    with open(path, "w") as f:
+        json.dump({"all": {"children": {"nats": {
+            "vars": {"nats_server_cluster_groups": ["c1", "c2", "c3", "c4"]},
+            "children": {"c4": {"hosts": dict(
+                (n, {"nats_server_tags": ["az:%d" % (i + 1)], "nats_server_name": "%s-%s" % (n, RUN)})
+                for i, n in enumerate(C4))}}}}}}, f)
+    return path
+
+
+def test_add_a_cluster_then_remove_it_under_load(host):
+    once(host)
+    reset_spares(C4)
+    create_stream("DAY2C", "c2")
+    pub = Publisher(urls(["c1-n1", "c3-n1"]), ["DAY2C"])
+    pub.start()
+    time.sleep(1)
+    extra = ["-i", cluster_inventory(), "-e", json.dumps({"nats_server_cluster_groups": ["c1", "c2", "c3", "c4"]})]
+    figures = {}
+    try:
+        # 1. Add c4: it starts with gateways to every cluster; every existing node gains the gateway by a restart,
+        #    one at a time behind /healthz (nats-server cannot reload a gateway change).
+        started = time.time()
+        add = run_site(*extra)
+        figures["add a cluster"] = time.time() - started
+        assert add.returncode == 0, add.stdout[-4000:]
+        assert "c1-n1 (canary) needs a restart: gateway" in add.stdout
+        for node in ALL + C4:
+            gw = node_monitor(node, "gatewayz")
+            assert sorted(gw["outbound_gateways"]) == sorted({"c1", "c2", "c3", "c4"} - {gw["name"]}), (node, gw)
+        deadline = time.time() + 30
+        while meta()["cluster_size"] != 12 and time.time() < deadline:
+            time.sleep(1)
+        assert meta()["cluster_size"] == 12
+        # A stream placed in the new cluster works and is reachable through every other cluster.
+        create_stream("IN_C4", "c4")
+        for cluster in ("c1", "c2", "c3"):
+            ack = js_request("in_c4.x", b"from " + cluster.encode(), servers=urls([cluster + "-n1"]))
+            assert ack.get("stream") == "IN_C4", ack
+        info = stream_cluster("IN_C4")
+        assert info["cluster"]["name"] == "c4" and info["state"]["messages"] == 3
+
+        # 2. Removing the cluster while it holds an R3 stream is refused, naming the stream.
+        gone = ["-e", json.dumps({"nats_remove_node": C4}), "-e", day2_servers()]
+        refused = playbook("remove_node.yml", *(extra + gone))
+        out = " ".join(refused.stdout.split())
+        assert refused.returncode != 0 and "stream 'IN_C4'" in out, out[-3000:]
+        js_request("$JS.API.STREAM.DELETE.IN_C4")
+
+        # 3. Remove the cluster: its nodes leave one at a time, then every other node drops the gateway (restart).
+        started = time.time()
+        remove = playbook("remove_node.yml", *(extra + gone))
+        figures["remove the cluster"] = time.time() - started
+        assert remove.returncode == 0, remove.stdout[-4000:]
+        assert meta()["cluster_size"] == 9
+        for node in ALL:
+            assert sorted(node_monitor(node, "gatewayz")["outbound_gateways"]) == sorted(
+                {"c1", "c2", "c3"} - {node[:2]}), node
+    finally:
+        pub.stop.set()
+        pub.join(60)
+    assert pub.failures == 0
+    assert_nothing_lost(pub)
+    js_request("$JS.API.STREAM.DELETE.DAY2C")
+    print("day 2, clusters: %s; %d acknowledged, %d retries, 0 lost"
+          % (", ".join("%s %.0f s" % (k, v) for k, v in figures.items()), len(pub.acked["DAY2C"]), pub.retries))

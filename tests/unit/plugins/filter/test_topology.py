@@ -78,6 +78,13 @@ def test_retired_hosts_are_left_out_and_the_cluster_size_rules_apply_without_the
     assert any("c1" in e and "4" in e for e in even["errors"]), even["errors"]
 
 
+def test_retiring_every_node_of_a_cluster_removes_the_cluster_and_its_gateway():
+    hv, groups, cgs = inventory([3, 3, 3, 3])
+    topo = compute_topology(hv, groups, cgs, dict(DEFAULTS, nats_server_retired_hosts=["c4-n1", "c4-n2", "c4-n3"]))
+    assert topo["errors"] == []
+    assert [g["name"] for g in topo["gateways"]] == ["c1", "c2", "c3"] and topo["size"] == 9
+
+
 def test_single_node_needs_the_small_cluster_switch_and_gets_no_cluster_block():
     hv, groups, cgs = inventory([1])
     topo = compute_topology(hv, groups, cgs, DEFAULTS)

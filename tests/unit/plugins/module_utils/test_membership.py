@@ -84,6 +84,16 @@ def test_the_meta_group_must_keep_its_quorum_and_have_a_leader():
         {'name': 'n1', 'current': True}]))[-1] == 'the JetStream meta group has no leader; membership changes need one'
 
 
+def test_servers_leaving_together_are_checked_as_a_set():
+    groups = mb.asset_map([reply('n1', [stream('ALL_GONE', 3, cluster('n3', 'n4', 'n5')),
+                                        stream('TWO_GONE', 3, cluster('n1', 'n4', 'n5'))])])
+    problems = mb.removal_problems('n4', groups, META, leaving=['n5', 'n3'])
+    assert problems == ["stream 'ALL_GONE' (account APP) has every replica on nodes that leave (n3, n4, n5): "
+                        "move it or delete it first"]
+    # Two of three replicas leaving one after the other: the server re-places after each step, so it is allowed.
+    assert mb.removal_problems('n4', groups[1:], META, leaving=['n5']) == []
+
+
 def test_missing_servers_ignores_the_server_being_changed():
     assert mb.missing_servers('n4', ['n1', 'n2', 'n4'], ['n1', 'n4']) == [
         'n2 did not answer: every other peer must be up before a membership change']
