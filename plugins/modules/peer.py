@@ -46,15 +46,16 @@ options:
     default: false
   leaving:
     description:
-      - Other server names that leave in the same operation (removed one after the other): the checks count them
-        as gone too, so a group that only loses its quorum once all of them are gone is refused before the first.
+      - Other server names that leave in the same operation, removed one after the other. A stream or consumer
+        with every replica on the leaving servers, or an R1 one on any of them, is refused before the first
+        removal; the meta group must keep its quorum once all of them are gone.
     type: list
     elements: str
     default: []
   expect_servers:
     description:
       - Server names the supercluster should have (from the inventory). With O(scope=system), a server other than
-        O(server) that does not answer is a problem: membership changes wait until every other peer is up.
+        O(server) that does not answer is a problem, as membership changes wait until every other peer is up.
     type: list
     elements: str
     default: []
@@ -199,8 +200,8 @@ def main():
             out['stepdowns'], out['remaining'] = drain_account(module, ms, server, p['timeout'])
             out['changed'] = bool(out['stepdowns'])
             if out['remaining']:
-                module.fail_json(msg='Still led by %s after %ds: %s' % (server, p['timeout'],
-                                                                       '; '.join(out['remaining'])), **out)
+                module.fail_json(msg='Still led by %s after %ds: %s'
+                                 % (server, p['timeout'], '; '.join(out['remaining'])), **out)
             module.exit_json(**out)
 
         meta, groups, answered = ms.snapshot()
