@@ -1,0 +1,164 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, natsops maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: cluster_health
+short_description: A JetStream-aware health report of a whole NATS supercluster
+version_added: 0.2.0
+description:
+  - Connects as a user of the system account and asks every server at once for its C(varz), C(routez),
+    C(gatewayz), C(healthz) and C(jsz) (with account, stream and consumer details), so servers the controller
+    cannot reach directly are included.
+  - Returns per node its version, cluster, uptime, routes, gateways in and out, JetStream memory and storage used
+    against the limits, and slow consumers; the meta group (leader, offline and lagging peers); per stream and
+    consumer the leader, replicas offline or lagging, messages, pending and ack-pending.
+  - Compares all of it with the expected shape (O(expected), from the inventory) and lists C(problems), each naming
+    exactly what is broken. A node that is down is one problem, and its cluster peers' missing routes to it one
+    more; a cluster that is down is one problem, and the other clusters' missing gateway to it one more.
+  - The module never fails because of a problem it finds; use C(problems) or C(healthy) in the play.
+author: natsops maintainers (@natsops)
+options:
+  expected:
+    description:
+      - Server names per cluster name, e.g. C({c1: [c1-n1, c1-n2, c1-n3], c2: [...]}). A server that does not answer
+        is reported down. Empty, the shape is taken from the servers that answer (nothing can be reported down).
+    type: dict
+    default: {}
+  thresholds:
+    description: Problem thresholds.
+    type: dict
+    default: {}
+    suboptions:
+      memory_pct:
+        description: JetStream memory use of a node, in percent of its limit, above which it is a problem.
+        type: float
+        default: 80
+      storage_pct:
+        description: JetStream storage use of a node, in percent of its limit, above which it is a problem.
+        type: float
+        default: 85
+      slow_consumers:
+        description: Slow consumers of a node above which it is a problem.
+        type: int
+        default: 5
+      lag:
+        description: Messages pending on a consumer above which it is a problem.
+        type: int
+        default: 1000
+  gather_timeout:
+    description: Seconds to wait for the answers of the servers to each request (less when all expected answered).
+    type: float
+    default: 2.0
+extends_documentation_fragment:
+  - natsops.jetstream.connection
+attributes:
+  check_mode:
+    description: Read-only; runs the same in check mode.
+    support: full
+  diff_mode:
+    description: Read-only; returns no diff.
+    support: none
+  action_group:
+    description: Use C(group/natsops.jetstream.jetstream) in C(module_defaults) to set the connection once.
+    support: full
+    membership: [natsops.jetstream.jetstream]
+'''
+
+EXAMPLES = r'''
+- name: Read the supercluster's health as the system account
+  natsops.jetstream.cluster_health:
+    servers: [tls://10.0.1.1:4222, tls://10.0.2.1:4222]
+    tls_ca: pki/ca.crt
+    tls_cert: pki/clients/sys/tls.crt
+    tls_key: pki/clients/sys/tls.key
+    expected: {c1: [c1-n1, c1-n2, c1-n3], c2: [c2-n1, c2-n2, c2-n3]}
+  register: health
+
+- name: Fail on any problem
+  ansible.builtin.assert:
+    that: health.healthy
+    fail_msg: "{{ health.problems }}"
+'''
+
+RETURN = r'''
+healthy:
+  description: No problem found.
+  returned: always
+  type: bool
+problems:
+  description: Every failed predicate, each naming the node, cluster, stream or consumer and the figures.
+  returned: always
+  type: list
+  elements: str
+  sample: ["c2-n2 (cluster c2) is down: it does not answer", "c2-n1, c2-n3: no route to c2-n2 (down)"]
+nodes:
+  description: Per node (answering or down) its facts.
+  returned: always
+  type: list
+  elements: dict
+down:
+  description: Expected servers that did not answer.
+  returned: always
+  type: list
+  elements: str
+down_clusters:
+  description: Clusters none of whose servers answered.
+  returned: always
+  type: list
+  elements: str
+meta:
+  description: JetStream meta group (leader, cluster_size, offline and lagging peers).
+  returned: always
+  type: dict
+assets:
+  description: Streams and consumers with leader, replicas, offline and lagging peers, messages or pending counts.
+  returned: always
+  type: list
+  elements: dict
+thresholds:
+  description: The thresholds applied.
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
+    JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
+from ansible_collections.natsops.jetstream.plugins.module_utils import _health
+from ansible_collections.natsops.jetstream.plugins.module_utils import _membership as mb
+
+
+def main():
+    argument_spec = jetstream_argument_spec()
+    argument_spec.update(
+        expected=dict(type='dict', default={}),
+        thresholds=dict(type='dict', default={}, options=dict(
+            memory_pct=dict(type='float', default=80.0), storage_pct=dict(type='float', default=85.0),
+            slow_consumers=dict(type='int', default=5), lag=dict(type='int', default=1000))),
+        gather_timeout=dict(type='float', default=2.0),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **nats_common_module_kwargs())
+    p = module.params
+    expected = dict((str(c), [str(n) for n in (nodes or [])]) for c, nodes in (p['expected'] or {}).items())
+    client = JetStreamClient(module)
+    client.connect()
+    try:
+        answers = _health.gather(mb.Membership(client, gather_timeout=p['gather_timeout']),
+                                 [n for nodes in expected.values() for n in nodes])
+    except JetStreamAPIError as exc:
+        module.fail_json(msg='Reading the supercluster failed: %s' % exc)
+    finally:
+        client.close()
+    if not answers.get('VARZ'):
+        module.fail_json(msg='No server answered $SYS.REQ.SERVER.PING.VARZ: connect as a user of the system account')
+    module.exit_json(changed=False, **_health.report(answers, expected, p['thresholds']))
+
+
+if __name__ == '__main__':
+    main()
