@@ -134,7 +134,7 @@ def report(answers, expected, thresholds=None):
     any_view = next((js.get('meta_cluster') for js in jsz.values() if js.get('meta_cluster')), {}) or {}
     meta = leader_view or any_view
     meta_out = dict(leader=meta.get('leader'), cluster_size=meta.get('cluster_size'), offline=[], lagging=[])
-    if jsz:
+    if any(js.get('meta_cluster') for js in jsz.values()):  # clustered JetStream (a single server has no meta group)
         if not meta.get('leader'):
             problems.append('JetStream has no meta leader')
         expected_size = sum(len(v) for v in expected.values())

@@ -67,7 +67,9 @@ class Node(object):
 class Supercluster(object):
     """clusters: {"c1": 3, "c2": 3} (a single cluster of 1 node is a standalone server)."""
 
-    def __init__(self, clusters, binary=DEFAULT_BINARY, unique_tag="az:"):
+    def __init__(self, clusters, binary=DEFAULT_BINARY, unique_tag="az:", accounts=False, max_file_store="4GB"):
+        """accounts: a system account (user sys/sys) and a JetStream account APP (user app/app) instead of no
+        authentication."""
         self.workdir = tempfile.mkdtemp(prefix="natsops-it-")
         self.binary = binary
         self.nodes = []
@@ -85,10 +87,14 @@ class Supercluster(object):
                 "listen: 127.0.0.1:%d" % node.client_port,
                 "http: 127.0.0.1:%d" % node.http_port,
                 "server_tags: %s" % json.dumps(node.tags),
-                "jetstream { store_dir: %s, max_memory_store: 256MB, max_file_store: 4GB%s }" % (
-                    json.dumps(os.path.join(node.dir, "store")),
+                "jetstream { store_dir: %s, max_memory_store: 256MB, max_file_store: %s%s }" % (
+                    json.dumps(os.path.join(node.dir, "store")), max_file_store,
                     "" if standalone else ", unique_tag: %s" % json.dumps(unique_tag)),
             ]
+            if accounts:
+                lines.append('accounts { SYS: { users: [{user: sys, password: sys}] }, '
+                             'APP: { jetstream: enabled, users: [{user: app, password: app}] } }')
+                lines.append("system_account: SYS")
             if not standalone:
                 peers = ["nats-route://127.0.0.1:%d" % p.cluster_port for p in self.clusters[node.cluster] if p is not node]
                 lines.append("cluster { name: %s, listen: 127.0.0.1:%d, routes: %s }"
