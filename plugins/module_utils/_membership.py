@@ -37,7 +37,8 @@ def _peers(cluster):
     if cluster.get('leader'):
         peers[cluster['leader']] = dict(leader=True, current=True, offline=False)
     for r in cluster.get('replicas') or []:
-        peers[r.get('name')] = dict(leader=False, current=bool(r.get('current')), offline=bool(r.get('offline')))
+        peers[r.get('name')] = dict(leader=False, current=bool(r.get('current')), offline=bool(r.get('offline')),
+                                    lag=int(r.get('lag') or 0), active_ns=int(r.get('active') or 0))
     return peers
 
 

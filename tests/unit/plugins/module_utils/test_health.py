@@ -85,17 +85,18 @@ def test_thresholds_storage_memory_slow_consumers():
 def test_streams_and_consumers_quorum_and_lag():
     detail = [{'name': 'APP', 'stream_detail': [
         {'name': 'ORDERS', 'config': {'num_replicas': 3}, 'state': {'messages': 5000},
-         'cluster': {'leader': 'c1-n1', 'replicas': [{'name': 'c1-n2', 'current': True},
-                                                      {'name': 'c1-n3', 'current': False}]},
+         'cluster': {'leader': 'c1-n1', 'replicas': [{'name': 'c1-n2', 'current': False, 'lag': 3},
+                                                      {'name': 'c1-n3', 'current': False, 'lag': 5000}]},
          'consumer_detail': [{'name': 'SHIP', 'config': {}, 'num_pending': 1500, 'num_ack_pending': 3,
                               'cluster': {'leader': 'c1-n2', 'replicas': [{'name': 'c1-n1', 'current': True},
                                                                            {'name': 'c1-n3', 'current': True}]}}]},
         {'name': 'STUCK', 'config': {'num_replicas': 3}, 'state': {},
-         'cluster': {'replicas': [{'name': 'c1-n2', 'offline': True}, {'name': 'c1-n3', 'current': False}]}}]}]
+         'cluster': {'replicas': [{'name': 'c1-n2', 'offline': True},
+                                  {'name': 'c1-n3', 'current': False, 'active': 60 * 10 ** 9}]}}]}]
     r = report(answers(jsz={'c1-n1': {'account_details': detail}}), EXPECTED)
     assert r['problems'] == [
         "consumer 'SHIP' of stream 'ORDERS' (account APP): 1500 messages pending (threshold 1000)",
-        "stream 'ORDERS' (account APP): replica(s) on c1-n3 not current",
+        "stream 'ORDERS' (account APP): replica(s) on c1-n3 offline or behind",
         "stream 'STUCK' (account APP) has no leader",
         "stream 'STUCK' (account APP) has 0 current replica(s) of R3: below quorum"]
     orders = [a for a in r['assets'] if a['stream'] == 'ORDERS' and a['kind'] == 'stream'][0]
