@@ -13,6 +13,7 @@ APT_TOOLS=(
   debootstrap:debootstrap             # the lab's base image
   ssh:openssh-client                  # the Molecule `default` scenario connects over SSH
   bc:bc                               # benchmarks/lab_converge.sh
+  promtool:prometheus                 # tests/unit/monitoring: promtool check/test rules, check config
 )
 need_apt=()
 for entry in "${APT_TOOLS[@]}"; do
