@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Build the natsops.jetstream execution environment image on the project's Debian 12 base, offline:
+#   1. build the collection tarball and let `ansible-builder create` write its context (kept for reference:
+#      builder's own Containerfile expects an RPM base with dnf/microdnf, so it is not used for the build);
+#   2. build a wheelhouse on the host (pip wheel: ansible-core, ansible-runner, meta/ee-requirements.txt);
+#   3. docker build our Containerfile: pip runs from its own wheel with --no-index, the collection and its
+#      dependencies (community.crypto, community.general; community.docker for the lab's docker connection)
+#      are installed from tarballs/copies, and the docker CLI is added for community.docker.docker.
+# Usage: scripts/ee.sh [image]     (default natsops/jetstream-ee:<collection version>)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$ROOT/.venv/bin:$PATH"
+unset ANSIBLE_CONFIG
+BASE="${NATSOPS_LAB_IMAGE:-natsops/debian12-systemd:1}"
+VERSION="$(python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')"
+IMAGE="${1:-natsops/jetstream-ee:$VERSION}"
+WORK="$ROOT/.cache/ee"
+CTX="$WORK/context"
+mkdir -p "$WORK/wheels"
+rm -rf "$CTX" "$WORK/builder" && mkdir -p "$CTX/collections" "$CTX/bin"
+
+start=$(date +%s)
+ansible-galaxy collection build --force --output-path "$CTX/collections" . >/dev/null
+TARBALL="$(ls "$CTX"/collections/natsops-jetstream-*.tar.gz)"
+
+# The context ansible-builder would use (schema check of the definition; not built, see above).
+cat >"$WORK/execution-environment.yml" <<EOF
+version: 3
+images:
+  base_image:
+    name: $BASE
+dependencies:
+  ansible_core:
+    package_pip: ansible-core
+  ansible_runner:
+    package_pip: ansible-runner
+  galaxy:
+    collections:
+      - name: collections/$(basename "$TARBALL")
+        type: file
+  python_interpreter:
+    python_path: /usr/bin/python3
+additional_build_files:
+  - src: $TARBALL
+    dest: collections
+options:
+  package_manager_path: /usr/bin/apt-get
+EOF
+ansible-builder create -f "$WORK/execution-environment.yml" -c "$WORK/builder" >/dev/null
+
+# Wheelhouse from the host (same CPython minor as the base image: 3.11). Pins follow requirements.txt.
+core="$(grep -E '^ansible-core==' requirements.txt)"
+runner="$(grep -E '^ansible-runner==' requirements.txt)"
+cp meta/ee-requirements.txt "$CTX/ee-requirements.txt"
+pip wheel -q --wheel-dir "$WORK/wheels" pip "$core" "$runner" -r meta/ee-requirements.txt
+cp -r "$WORK/wheels" "$CTX/wheels"
+
+# Collection dependencies, from the collections the pinned ansible package ships (no Galaxy access here).
+site="$(python -c 'import ansible_collections, os; print(os.path.dirname(ansible_collections.__path__[0]))')"
+for c in community/crypto community/general community/docker; do
+  mkdir -p "$CTX/collections/deps/ansible_collections/$c"
+  cp -r "$site/ansible_collections/$c/." "$CTX/collections/deps/ansible_collections/$c/"
+done
+cp "$(command -v docker)" "$CTX/bin/docker"
+
+cat >"$CTX/Containerfile" <<EOF
+FROM $BASE
+COPY wheels /tmp/wheels
+COPY ee-requirements.txt /tmp/ee-requirements.txt
+RUN python3 /tmp/wheels/\$(cd /tmp/wheels && ls pip-*.whl)/pip install --no-index --find-links /tmp/wheels \\
+      --break-system-packages --no-cache-dir --root-user-action=ignore \\
+      pip "$core" "$runner" -r /tmp/ee-requirements.txt \\
+ && rm -rf /tmp/wheels
+COPY collections/deps/ansible_collections /usr/share/ansible/collections/ansible_collections
+COPY collections/$(basename "$TARBALL") /tmp/
+RUN ansible-galaxy collection install --offline --no-deps -p /usr/share/ansible/collections \\
+      /tmp/$(basename "$TARBALL") && rm /tmp/$(basename "$TARBALL") \\
+ && ansible-galaxy collection list natsops.jetstream
+COPY bin/docker /usr/local/bin/docker
+RUN mkdir -p /runner/project /runner/inventory /runner/env /runner/artifacts && chmod -R g+rwX /runner
+ENV HOME=/runner ANSIBLE_COLLECTIONS_PATH=/usr/share/ansible/collections
+WORKDIR /runner
+LABEL org.opencontainers.image.title="natsops.jetstream execution environment" \\
+      org.opencontainers.image.version="$VERSION"
+CMD ["/bin/bash"]
+EOF
+docker build -q -f "$CTX/Containerfile" -t "$IMAGE" "$CTX" >/dev/null
+end=$(date +%s)
+size="$(docker image inspect -f '{{.Size}}' "$IMAGE")"
+echo "ee: built $IMAGE from $BASE in $((end - start)) s, $((size / 1000000)) MB"
+docker run --rm "$IMAGE" sh -c 'ansible --version | head -1; ansible-runner --version; python3 -c "import nats, nkeys, cryptography, passlib, bcrypt; print(\"python deps ok\")"; ansible-galaxy collection list 2>/dev/null | grep -E "natsops|community\.(crypto|general|docker)"'
