@@ -30,11 +30,30 @@ def render(template, **overrides):
     """Render roles/monitoring/templates/<template> the way ansible.builtin.template does (trim_blocks)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROLE, "templates")),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, keep_trailing_newline=True)
-    env.filters["to_json"] = __import__("json").dumps
+    env.filters["bool"] = lambda v: v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes", "on")
     values = role_defaults()
     values.update(overrides)
     values.setdefault("ansible_managed", "Managed by natsops.jetstream.monitoring (test render)")
     return env.get_template(template).render(**values)
+
+
+def lab_inventory():
+    """groups and hostvars of inventories/lab (the variables the templates read), without Ansible."""
+    with open(os.path.join(ROOT, "inventories", "lab", "hosts.yml")) as f:
+        inv = yaml.safe_load(f)
+    groups, hostvars = {"all": []}, {}
+
+    def walk(name, node):
+        members = []
+        for host, hv in ((node or {}).get("hosts") or {}).items():
+            hostvars.setdefault(host, {}).update(hv or {})
+            members.append(host)
+        for child, sub in ((node or {}).get("children") or {}).items():
+            members.extend(walk(child, sub))
+        groups[name] = members
+        return members
+    groups["all"] = walk("all", inv["all"])
+    return groups, hostvars
 
 
 @pytest.fixture(scope="session")
