@@ -1,0 +1,233 @@
+"""Run the playbooks the way AWX runs a job: ansible-runner, a private data directory, the built collection.
+
+Each job gets what AWX gives it: project/ (wrapper playbooks importing natsops.jetstream.<playbook>, an
+ansible.cfg), inventory/ (a copy of the inventory under test), the collection installed from the built tarball
+into requirements_collections/ (AWX installs a project's collections/requirements.yml there), env/extravars
+and env/envvars written per job, and the "NATS client identity" credential injected as files in env/ plus
+environment variables and extra vars (see docs/awx.md, credential type natsops_nats_client). The jobs' events
+are checked: no failed or unreachable host, the changed counts each job must have, the health report (file
+and set_stats artifact), the backup manifest, and no private key in any output.
+
+Inventory: NATSOPS_TEST_INVENTORY (e.g. inventories/lab), else the Molecule scenario's inventory. The test
+leaves the cluster as it found it: its stream (AWXRUN_ORDERS) is deleted before and after, whatever happens.
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+ansible_runner = pytest.importorskip("ansible_runner")
+
+ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY",
+                      os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")))
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+STREAM = "AWXRUN_ORDERS"
+MESSAGES = 25
+DELETE = {"jetstream_streams": [{"name": STREAM, "state": "absent"}]}
+
+
+def _inventory():
+    if os.environ.get("NATSOPS_TEST_INVENTORY"):
+        return os.path.abspath(os.path.join(ROOT, os.environ["NATSOPS_TEST_INVENTORY"]))
+    if os.environ.get("MOLECULE_INVENTORY_FILE"):
+        return os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    pytest.skip("no inventory: set NATSOPS_TEST_INVENTORY or run inside Molecule")
+    return None
+
+
+def _run(cmd, **kw):
+    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
+    env.pop("ANSIBLE_CONFIG", None)
+    env.pop("PYTHONPATH", None)
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, **kw)
+
+
+class Job:
+    """One AWX-like private data directory; run() writes the per-job env files and launches a playbook."""
+
+    def __init__(self, pdd, persistent):
+        self.pdd = pdd
+        self.persistent = persistent
+        self.envvars = {}
+        self.extravars = {}
+        self.secrets = []
+        self.durations = {}
+
+    def run(self, name, playbook=None, extravars=None, **kw):
+        with open(os.path.join(self.pdd, "env", "extravars"), "w") as f:
+            json.dump(dict(self.extravars, **(extravars or {})), f)
+        with open(os.path.join(self.pdd, "env", "envvars"), "w") as f:
+            json.dump(self.envvars, f)
+        start = time.monotonic()
+        result = ansible_runner.run(private_data_dir=self.pdd, playbook=playbook, ident=name, quiet=True,
+                                    inventory=os.path.join(self.pdd, "inventory"), **kw)
+        self.durations[name] = round(time.monotonic() - start, 1)
+        stdout = result.stdout.read()
+        for secret in self.secrets:
+            assert secret not in stdout, "%s: a secret appears in the job output" % name
+        return result, stdout
+
+
+def _ok(result, stdout, name):
+    assert result.status == "successful", "%s: %s rc=%s\n%s" % (name, result.status, result.rc, stdout[-4000:])
+    stats = result.stats
+    assert not stats["failures"] and not stats["dark"], "%s: %s" % (name, stats)
+    return stats
+
+
+def _changed(stats):
+    return {host: n for host, n in stats["changed"].items() if n}
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    inventory = _inventory()
+    tmp = str(tmp_path_factory.mktemp("awx"))
+    pdd = os.path.join(tmp, "pdd")
+    persistent = os.path.join(tmp, "persistent")      # stands for a volume that outlives the job's container
+    for d in ("project/collections", "inventory", "env", "requirements_collections"):
+        os.makedirs(os.path.join(pdd, d))
+    os.makedirs(os.path.join(persistent, "backups"))
+
+    # The collection, as AWX gets it: the built artifact installed into requirements_collections/.
+    _run([os.path.join(VENV_BIN, "ansible-galaxy"), "collection", "build", "--output-path", tmp, ROOT], cwd=tmp)
+    (tarball,) = glob.glob(os.path.join(tmp, "natsops-jetstream-*.tar.gz"))
+    _run([os.path.join(VENV_BIN, "ansible-galaxy"), "collection", "install", "--force", "--offline", "--no-deps",
+          "-p", os.path.join(pdd, "requirements_collections"), tarball], cwd=tmp)
+
+    # project/: what a user's AWX project holds (docs/awx.md); inventory/: the inventory under test.
+    for name in ("site", "health", "resources", "backup", "restore"):
+        with open(os.path.join(pdd, "project", name + ".yml"), "w") as f:
+            f.write("---\n- name: natsops.jetstream.%s\n  ansible.builtin.import_playbook: natsops.jetstream.%s\n"
+                    % (name, name))
+    with open(os.path.join(pdd, "project", "collections", "requirements.yml"), "w") as f:
+        f.write("---\ncollections:\n  - name: natsops.jetstream\n")
+    with open(os.path.join(pdd, "project", "ansible.cfg"), "w") as f:
+        f.write("[defaults]\nforks = 12\nhost_key_checking = False\ninterpreter_python = auto_silent\n"
+                "[connection]\npipelining = True\n")
+    shutil.copytree(inventory, os.path.join(pdd, "inventory"), dirs_exist_ok=True)
+
+    j = Job(pdd, persistent)
+    j.envvars = {"ANSIBLE_COLLECTIONS_PATH": os.path.join(pdd, "requirements_collections"),
+                 "ANSIBLE_CONFIG": os.path.join(pdd, "project", "ansible.cfg"),
+                 "ANSIBLE_NOCOLOR": "1", "PYTHONPATH": "",
+                 "PATH": VENV_BIN + os.pathsep + os.environ.get("PATH", "")}
+
+    # What the inventory says (templated, as the job sees it): the nodes and the PKI's persistent directory.
+    result, stdout = j.run("inventory", host_pattern="localhost", module="ansible.builtin.debug",
+                           module_args="msg={{ {'pki': hostvars[groups[nats_server_group | default('nats')][0]]"
+                                       ".nats_pki_dir, 'nodes': groups[nats_server_group | default('nats')]"
+                                       " | map('extract', hostvars) | map(attribute='ansible_host', default='')"
+                                       " | list, 'names': groups[nats_server_group | default('nats')]} }}")
+    _ok(result, stdout, "inventory")
+    (facts,) = [e["event_data"]["res"]["msg"] for e in result.events if e["event"] == "runner_on_ok"]
+    containers = [host or name for host, name in zip(facts["nodes"], facts["names"])]
+    ips = [subprocess.check_output(["docker", "inspect", "-f",
+                                    "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", c],
+                                   text=True).strip() for c in containers]
+    j.servers = ["tls://%s:4222" % ip for ip in ips]
+    j.pki = facts["pki"]
+
+    # The "NATS client identity" credential (admin): AWX writes its file injectors into the private data
+    # directory and sets the env and extra_vars injectors. Paths the playbooks read come from those.
+    files = {}
+    for field, src in (("ca", "ca.crt"), ("cert", "tls.crt"), ("key", "tls.key")):
+        path = os.path.join(pdd, "env", "tmp_nats_" + field)
+        shutil.copyfile(os.path.join(j.pki, "clients", "admin", src), path)
+        os.chmod(path, 0o600)
+        files[field] = path
+    with open(files["key"]) as f:
+        j.secrets = [line for line in f.read().splitlines() if line and not line.startswith("-----")]
+    servers = ",".join(j.servers)
+    j.envvars.update(NATS_URL=servers, NATS_CA=files["ca"], NATS_CERT=files["cert"], NATS_KEY=files["key"])
+    j.extravars = {"nats_backup_servers": servers, "nats_backup_tls_ca": files["ca"],
+                   "nats_backup_tls_cert": files["cert"], "nats_backup_tls_key": files["key"],
+                   "nats_restore_servers": servers, "nats_restore_tls_ca": files["ca"],
+                   "nats_restore_tls_cert": files["cert"], "nats_restore_tls_key": files["key"],
+                   "jetstream_servers": servers,
+                   # resources.yml reads a client bundle directory (ca.crt, tls.crt, tls.key), which AWX's
+                   # randomly named injector files cannot form: the PKI's persistent directory is used.
+                   "jetstream_tls": True, "jetstream_client_dir": os.path.join(j.pki, "clients", "admin")}
+    j.run("cleanup-before", "resources.yml", DELETE)       # a stream left by an interrupted run
+    yield j
+    # Leave the cluster as it was found.
+    result, stdout = j.run("cleanup", "resources.yml", DELETE)
+    _ok(result, stdout, "cleanup")
+    sys.stderr.write("awx runner job durations (s): %s\n" % j.durations)
+
+
+def _publish(job):
+    import asyncio
+    import ssl
+
+    import nats
+
+    async def main():
+        ctx = ssl.create_default_context(cafile=os.path.join(job.pki, "ca.crt"))
+        ctx.check_hostname = False
+        d = os.path.join(job.pki, "clients", "admin")
+        ctx.load_cert_chain(os.path.join(d, "tls.crt"), os.path.join(d, "tls.key"))
+        nc = await nats.connect(job.servers, tls=ctx, connect_timeout=5, max_reconnect_attempts=2)
+        js = nc.jetstream()
+        for i in range(MESSAGES):
+            await js.publish("awxrun.orders.%d" % i, b"order %d" % i)
+        info = await js.stream_info(STREAM)
+        await nc.close()
+        return info.state.messages
+
+    return asyncio.run(main())
+
+
+def test_awx_jobs(job):
+    # Deploy (a converged supercluster: nothing changes) and a bad survey answer stopped by the spec.
+    result, stdout = job.run("site", "site.yml")
+    assert _changed(_ok(result, stdout, "site")) == {}
+    result, stdout = job.run("site-bad-survey", "site.yml", {"nats_pki_mode": "make"})
+    assert result.status == "failed"
+    assert "value of nats_pki_mode must be one of: generate, byo, got: make" in stdout
+    assert not [e for e in result.events if e["event"] == "runner_on_ok" and e["event_data"].get("res", {})
+                .get("changed")]
+
+    # Health: the report as a file on the persistent path and as a set_stats artifact.
+    report = os.path.join(job.persistent, "health.json")
+    result, stdout = job.run("health", "health.yml", {"nats_health_report_file": report})
+    stats = _ok(result, stdout, "health")
+    assert set(_changed(stats).values()) <= {1}      # only the report file
+    with open(report) as f:
+        assert json.load(f)["healthy"] is True
+    (done,) = [e for e in result.events if e["event"] == "playbook_on_stats"]
+    assert done["event_data"]["artifact_data"]["nats_health"]["healthy"] is True
+
+    # Request a stream and a consumer (the self-service survey), then again: idempotent.
+    resources = {"jetstream_streams": [{"name": STREAM, "subjects": ["awxrun.orders.>"], "replicas": 3}],
+                 "jetstream_consumers": [{"stream": STREAM, "name": "awxrun-worker"}]}
+    result, stdout = job.run("resources", "resources.yml", resources)
+    assert _changed(_ok(result, stdout, "resources")) == {"localhost": 1}
+    result, stdout = job.run("resources-again", "resources.yml", resources)
+    assert _changed(_ok(result, stdout, "resources-again")) == {}
+    assert _publish(job) == MESSAGES
+
+    # Backup to the persistent path; the run survives the job's private data directory.
+    backups = os.path.join(job.persistent, "backups")
+    result, stdout = job.run("backup", "backup.yml", {"nats_backup_dir": backups, "nats_backup_streams": [STREAM]})
+    assert _changed(_ok(result, stdout, "backup")) == {"localhost": 2}    # the run directory, the stream
+    (manifest,) = glob.glob(os.path.join(backups, "*", STREAM, "manifest.json"))
+    with open(manifest) as f:
+        manifest_data = json.load(f)
+    assert manifest_data["format"] == "natsops.jetstream/backup-v1"
+    assert (manifest_data["stream"], manifest_data["messages"]) == (STREAM, MESSAGES)
+    run_dir = os.path.dirname(os.path.dirname(manifest))
+    shutil.rmtree(os.path.join(job.pdd, "artifacts"))
+    assert os.path.isfile(manifest)
+
+    # Lose the stream, restore it from the run.
+    result, stdout = job.run("delete", "resources.yml", DELETE)
+    assert _changed(_ok(result, stdout, "delete")) == {"localhost": 1}
+    result, stdout = job.run("restore", "restore.yml", {"nats_restore_run": run_dir})
+    assert _changed(_ok(result, stdout, "restore")) == {"localhost": 1}
+    assert "%s: %d" % (STREAM, MESSAGES) in stdout
