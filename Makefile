@@ -28,4 +28,10 @@ lint: setup ## ansible-lint (production profile) and ansible-test sanity
 bench: setup ## Lab converge benchmark
 	@benchmarks/lab_converge.sh
 
-.PHONY: help setup lab health lab-down test lint bench
+ee: setup ## Build the execution environment image (natsops/jetstream-ee) on the Debian base, offline
+	@scripts/ee.sh
+
+ee-lab: setup ## Build the EE, then run site, health, resources and backup inside it against the lab
+	@scripts/ee.sh lab
+
+.PHONY: help setup lab health lab-down test lint bench ee ee-lab
