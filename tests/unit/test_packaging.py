@@ -21,7 +21,7 @@ VENV_BIN = Path(sys.executable).parent
 # Top-level entries an installed collection needs; anything else in the tarball is a packaging mistake.
 SHIPPED_TOP = {"FILES.json", "MANIFEST.json", "LICENSE", "README.md", "changelogs", "docs", "meta", "playbooks",
                "plugins", "roles"}
-NEVER_SHIPPED = ["tests/*", "extensions/*", "scripts/*", "benchmarks/*", "inventories/*", ".venv/*", ".cache/*",
+NEVER_SHIPPED = ["tests/*", "awx/*", "extensions/*", "scripts/*", "benchmarks/*", "inventories/*", ".venv/*", ".cache/*",
                  "*/__pycache__/*", "*.pyc", "playbooks/lab_up.yml", "playbooks/lab_down.yml", "requirements.txt",
                  "Makefile", "ansible.cfg", "*.tar.gz"]
 

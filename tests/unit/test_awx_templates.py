@@ -1,0 +1,130 @@
+"""AWX as code (awx/): credential types and job-template surveys checked against the playbooks' argument specs.
+
+No AWX server runs here; these checks are what stands between a survey and a playbook that would not accept it.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def _load(path):
+    return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+
+
+def playbook_spec(playbook):
+    """The options a playbook declares: playbooks/argument_specs/<name>.yml, or its own first
+    validate_argument_spec task (health.yml)."""
+    path = ROOT / "playbooks" / "argument_specs" / playbook
+    if path.exists():
+        return _load(path)["argument_specs"]["main"]["options"]
+    for play in _load(ROOT / "playbooks" / playbook):
+        for task in play.get("tasks", []):
+            spec = task.get("ansible.builtin.validate_argument_spec")
+            if spec and isinstance(spec.get("argument_spec"), dict):
+                return spec["argument_spec"]
+    raise AssertionError(f"{playbook} declares no argument spec")
+
+
+def all_declared():
+    names = set()
+    for pb in ("site.yml", "health.yml", "resources.yml", "backup.yml", "restore.yml"):
+        names |= set(playbook_spec(pb))
+    for role_spec in (ROOT / "roles").glob("*/meta/argument_specs.yml"):
+        for entry in _load(role_spec)["argument_specs"].values():
+            names |= set(entry.get("options", {}))
+    return names
+
+
+TEMPLATES = _load(ROOT / "awx" / "job_templates.yml")["natsops_job_templates"]
+CREDENTIAL_TYPES = _load(ROOT / "awx" / "credential_types.yml")["natsops_credential_types"]
+SURVEY_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
+
+
+def test_the_job_templates_the_issue_asks_for():
+    names = {t["name"] for t in TEMPLATES}
+    for word in ("deploy", "health", "stream", "consumer", "identity", "backup", "restore"):
+        assert any(word in n for n in names), word
+    assert {t["playbook"] for t in TEMPLATES} <= {"site.yml", "health.yml", "resources.yml", "backup.yml",
+                                                  "restore.yml"}
+    assert {t["name"] for t in TEMPLATES if "schedule" in t} == {"NATS - health", "NATS - backup"}
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=[t["name"] for t in TEMPLATES])
+def test_survey_matches_the_playbook_spec(template):
+    spec = playbook_spec(template["playbook"])
+    for q in template["survey"]:
+        assert {"variable", "question_name", "type", "required"} <= set(q), q
+        assert q["type"] in SURVEY_TYPES
+        opt = spec.get(q["variable"])
+        assert opt is not None, f"{template['playbook']} does not declare survey variable {q['variable']}"
+        kind = opt.get("type", "str")
+        if q["type"] in ("text", "textarea", "password"):
+            assert kind in ("str", "path"), q["variable"]
+            assert "choices" not in opt, f"{q['variable']}: the spec has choices, the survey must offer them"
+        elif q["type"] == "integer":
+            assert kind == "int" and "choices" not in opt, q["variable"]
+        elif q["type"] == "float":
+            assert kind == "float", q["variable"]
+        elif q["type"] == "multiplechoice":
+            if kind == "bool":
+                assert set(q["choices"]) == {"true", "false"}
+            elif kind == "int":
+                assert [int(c) for c in q["choices"]] == opt["choices"]
+            else:
+                assert kind == "str" and q["choices"] == opt["choices"]
+            if "default" in q:
+                assert q["default"] in q["choices"]
+        if "min" in q and "default" in q and q["type"] in ("integer", "float"):
+            assert q["min"] <= q["default"] <= q["max"]
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=[t["name"] for t in TEMPLATES])
+def test_extra_vars_use_survey_answers_and_declared_variables(template):
+    spec = playbook_spec(template["playbook"])
+    asked = {q["variable"] for q in template["survey"]}
+    for var, value in (template.get("extra_vars") or {}).items():
+        assert var in spec or var in all_declared(), var
+        used = set(re.findall(r"{{\s*([a-z_]+)", yaml.safe_dump(value)))
+        assert used and used <= asked, (var, used - asked)
+
+
+@pytest.mark.parametrize("ctype", CREDENTIAL_TYPES, ids=[c["name"] for c in CREDENTIAL_TYPES])
+def test_credential_type(ctype):
+    assert ctype["kind"] in ("cloud", "net")
+    fields = {f["id"]: f for f in ctype["inputs"]["fields"]}
+    assert set(ctype["inputs"]["required"]) <= set(fields)
+    for f in fields.values():
+        assert f["type"] in ("string", "boolean")
+        if "key" in f["id"]:
+            assert f.get("secret") is True, f"{f['id']} must be secret"
+    files = ctype["injectors"].get("file", {})
+    assert all(k.startswith("template.") for k in files), "multi-file form only"
+    file_ids = {k.split(".", 1)[1] for k in files}
+    injected = list(files.values()) + list(ctype["injectors"].get("env", {}).values()) + \
+        [v for v in ctype["injectors"].get("extra_vars", {}).values() if isinstance(v, str)]
+    for text in injected:
+        for ref in re.findall(r"{{\s*([\w.]+)\s*}}", text):
+            if ref.startswith("tower.filename."):
+                assert ref.split(".", 2)[2] in file_ids, ref
+            else:
+                assert ref in fields, ref
+    # Secrets reach the job only as files: no secret field is injected as an env var or an extra var.
+    secret = {i for i, f in fields.items() if f.get("secret")}
+    for text in list(ctype["injectors"].get("env", {}).values()) + \
+            [v for v in ctype["injectors"].get("extra_vars", {}).values() if isinstance(v, str)]:
+        assert not set(re.findall(r"{{\s*(\w+)\s*}}", text)) & secret, text
+    declared = all_declared()
+    for var in ctype["injectors"].get("extra_vars", {}):
+        assert var in declared, f"{var} is injected but no playbook or role declares it"
