@@ -54,7 +54,7 @@ def test_meta_execution_environment_is_v3_and_runtime_only():
 
 
 def test_introspect_reads_the_installed_artifact(installed):
-    tmp, _ = installed
+    tmp = installed[0]
     out = yaml.safe_load(_run(VENV_BIN / "ansible-builder", "introspect", "--sanitize", tmp / "collections",
                               cwd=tmp).stdout)
     assert _names(line.split("#")[0] for line in out["python"]) == PYTHON_DEPS

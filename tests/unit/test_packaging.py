@@ -97,7 +97,7 @@ def test_galaxy_importer_accepts_the_tarball(tarball, tmp_path):
     env["GALAXY_IMPORTER_CONFIG"] = str(cfg)
     env["HOME"] = str(tmp_path)
     res = subprocess.run([sys.executable, "-m", "galaxy_importer.main", str(tarball)], capture_output=True,
-                         text=True, env=env, cwd=tmp_path, timeout=300)
+                         text=True, env=env, cwd=tmp_path, timeout=300, check=False)
     log = res.stdout + res.stderr
     if missing_readme and "No role readme found" in log:
         pytest.xfail(f"galaxy-importer needs a README.md in each role; missing in roles {missing_readme}")
