@@ -61,7 +61,9 @@ pip wheel -q --wheel-dir "$WORK/wheels" pip "$core" "$runner" -r meta/ee-require
 cp -r "$WORK/wheels" "$CTX/wheels"
 
 # Collection dependencies, from the collections the pinned ansible package ships (no Galaxy access here).
-site="$(python -c 'import ansible_collections, os; print(os.path.dirname(ansible_collections.__path__[0]))')"
+# ansible_collections is a namespace package: with PYTHONPATH=.cache/collections (the documented environment) its
+# first path is the repository's symlink tree, so pick the entry that actually holds community.crypto.
+site="$(python -c 'import ansible_collections, os; print(next(os.path.dirname(p) for p in ansible_collections.__path__ if os.path.isdir(os.path.join(p, "community", "crypto"))))')"
 for c in community/crypto community/general community/docker; do
   mkdir -p "$CTX/collections/deps/ansible_collections/$c"
   cp -r "$site/ansible_collections/$c/." "$CTX/collections/deps/ansible_collections/$c/"
