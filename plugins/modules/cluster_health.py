@@ -25,7 +25,7 @@ author: natsops maintainers (@natsops)
 options:
   expected:
     description:
-      - Server names per cluster name, e.g. C({c1: [c1-n1, c1-n2, c1-n3], c2: [...]}). A server that does not answer
+      - Server names per cluster name, for example C(c1) mapped to C([c1-n1, c1-n2, c1-n3]). A server that does not answer
         is reported down. Empty, the shape is taken from the servers that answer (nothing can be reported down).
     type: dict
     default: {}
