@@ -74,7 +74,7 @@ def _expected(host, groups):
 
 
 def test_expected_series_from_the_inventory():
-    groups, _ = lab_inventory()
+    groups, _hostvars = lab_inventory()
     assert _expected("c2-n3", groups) == {"natsops_expected_route_peers": 2, "natsops_expected_outbound_gateways": 2,
                                           "natsops_expected_meta_cluster_size": 9}
     groups = dict(groups, c3=groups["c3"] + ["c3-n4", "c3-n5"])
@@ -82,8 +82,8 @@ def test_expected_series_from_the_inventory():
     assert _expected("c1-n1", groups)["natsops_expected_meta_cluster_size"] == 11
 
 
-def test_expected_series_pass_promtool_lint(promtool):  # pylint: disable=unused-argument  (fails without promtool)
-    groups, _ = lab_inventory()
+def test_expected_series_pass_promtool_lint(promtool):  # pylint: disable=unused-argument
+    groups, _hostvars = lab_inventory()
     text = render("natsops-expected.prom.j2", groups=groups, inventory_hostname="c1-n1", nats_monitoring_cluster_groups=CLUSTERS)
-    res = subprocess.run([shutil.which("promtool"), "check", "metrics"], input=text, capture_output=True, text=True)
+    res = subprocess.run([shutil.which("promtool"), "check", "metrics"], input=text, capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stdout + res.stderr

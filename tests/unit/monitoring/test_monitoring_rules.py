@@ -66,7 +66,7 @@ def test_every_alert_is_tested_quiet_firing_and_resolved():
         ok = False
         for steps in by_test.values():
             steps.sort()
-            flags = [f for _, f in steps]
+            flags = [f for _when, f in steps]
             # quiet before it fires, and quiet again after it fired
             if True in flags and not flags[0] and not flags[-1]:
                 ok = True
