@@ -43,7 +43,9 @@ import re
 from ansible.errors import AnsibleFilterError
 
 PREFIX = "nats_monitoring_alert_"
-PERCENT, COUNT, DURATION = "percent", "count", "duration"
+PERCENT = 'percent'
+COUNT = 'count'
+DURATION = 'duration'
 KNOWN = {
     "memory_percent": PERCENT, "storage_percent": PERCENT,
     "slow_consumers": COUNT, "lag": COUNT, "meta_leader_changes": COUNT, "collector_stale_seconds": COUNT,
