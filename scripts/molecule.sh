@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-scenario="${1:?usage: scripts/molecule.sh <scenario> [molecule command]}"
+scenario="${1:?usage: scripts/molecule.sh <scenario> [molecule command [options]]}"
 command="${2:-test}"
 scripts/setup.sh >/dev/null
 export PATH="$ROOT/.venv/bin:$PATH"
@@ -27,4 +27,4 @@ if [ "$scenario" = supercluster ]; then
   echo "molecule: natsops.jetstream from $(ls "$artifact"/natsops-jetstream-*.tar.gz)"
 fi
 export PY_COLORS=0 ANSIBLE_FORCE_COLOR=0
-exec molecule "$command" -s "$scenario"
+exec molecule "$command" -s "$scenario" "${@:3}"

@@ -230,10 +230,9 @@ class Pki(object):
 
 
 def _san(value):
-    kind, _, val = value.partition(':')
+    kind, dummy, val = value.partition(':')
     if kind == 'IP':
         return x509.IPAddress(ipaddress.ip_address(val))
     if kind == 'DNS':
         return x509.DNSName(val)
     raise PkiError("subject alternative name '%s' must start with DNS: or IP:" % value)
-

@@ -12,7 +12,7 @@ import subprocess
 
 import yaml
 
-from conftest import lab_inventory, render
+from ansible_collections.natsops.jetstream.tests.unit.monitoring.monitoring_render import lab_inventory, render
 
 CLUSTERS = ["c1", "c2", "c3"]
 

@@ -18,7 +18,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import HERE, ROLE, lab_inventory, render
+from ansible_collections.natsops.jetstream.tests.unit.monitoring.monitoring_render import HERE, ROLE, lab_inventory, render
 
 FIXTURES = os.path.join(HERE, "fixtures")
 DASHBOARD = os.path.join(ROLE, "files", "grafana", "natsops-supercluster.json")

@@ -11,7 +11,7 @@ import os
 import pytest
 import yaml
 
-from conftest import HERE, render
+from ansible_collections.natsops.jetstream.tests.unit.monitoring.monitoring_render import HERE, render
 
 # The specification's thresholds and the extra conditions of issue 14, with the alert that covers each.
 REQUIRED_ALERTS = {

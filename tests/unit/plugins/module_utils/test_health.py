@@ -85,11 +85,13 @@ def test_thresholds_storage_memory_slow_consumers():
 def test_streams_and_consumers_quorum_and_lag():
     detail = [{'name': 'APP', 'stream_detail': [
         {'name': 'ORDERS', 'config': {'num_replicas': 3}, 'state': {'messages': 5000},
-         'cluster': {'leader': 'c1-n1', 'replicas': [{'name': 'c1-n2', 'current': False, 'lag': 3},
-                                                      {'name': 'c1-n3', 'current': False, 'lag': 5000}]},
+         'cluster': {'leader': 'c1-n1', 'replicas': [
+             {'name': 'c1-n2', 'current': False, 'lag': 3},
+             {'name': 'c1-n3', 'current': False, 'lag': 5000}]},
          'consumer_detail': [{'name': 'SHIP', 'config': {}, 'num_pending': 1500, 'num_ack_pending': 3,
-                              'cluster': {'leader': 'c1-n2', 'replicas': [{'name': 'c1-n1', 'current': True},
-                                                                           {'name': 'c1-n3', 'current': True}]}}]},
+                              'cluster': {'leader': 'c1-n2', 'replicas': [
+                                  {'name': 'c1-n1', 'current': True},
+                                  {'name': 'c1-n3', 'current': True}]}}]},
         {'name': 'STUCK', 'config': {'num_replicas': 3}, 'state': {},
          'cluster': {'replicas': [{'name': 'c1-n2', 'offline': True},
                                   {'name': 'c1-n3', 'current': False, 'active': 60 * 10 ** 9}]}}]}]
