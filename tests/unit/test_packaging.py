@@ -92,8 +92,6 @@ def test_every_tracked_runtime_file_ships(members):
 
 
 def test_galaxy_importer_accepts_the_tarball(tarball, tmp_path):
-    missing_readme = sorted(p.parent.name for p in (ROOT / "roles").glob("*/tasks")
-                            if not any((p.parent / n).exists() for n in ("README.md", "README.rst", "README")))
     cfg = tmp_path / "galaxy-importer.cfg"
     cfg.write_text(IMPORTER_CFG.format(tmp=tmp_path))
     env = _env()
@@ -102,18 +100,6 @@ def test_galaxy_importer_accepts_the_tarball(tarball, tmp_path):
     res = subprocess.run([sys.executable, "-m", "galaxy_importer.main", str(tarball)], capture_output=True,
                          text=True, env=env, cwd=tmp_path, timeout=300, check=False)
     log = res.stdout + res.stderr
-    # Any other error (ansible-doc failing on a module's DOCUMENTATION, lint) fails even while READMEs are missing.
-    others = [line for line in log.splitlines()
-              if line.startswith("ERROR") and "No role readme found" not in line]
-    # Known, owned by the module's author (issue 9 report): cluster_health's DOCUMENTATION does not parse as YAML
-    # (an unquoted "{c1: [...]}" in the description of `expected`). Named here so it cannot hide anything else.
-    known = [line for line in others if "natsops.jetstream.cluster_health Missing documentation" in line]
-    assert [line for line in others if line not in known] == [], "\n".join(others)
-    if known:
-        pytest.xfail("ansible-doc cannot parse plugins/modules/cluster_health.py DOCUMENTATION"
-                     + (f"; roles without README.md: {missing_readme}" if missing_readme else ""))
-    if missing_readme and "No role readme found" in log:
-        pytest.xfail(f"galaxy-importer needs a README.md in each role; missing in roles {missing_readme}")
     assert res.returncode == 0, log
     assert "Importer processing completed successfully" in log, log
     errors = [line for line in log.splitlines() if line.startswith("ERROR")]
