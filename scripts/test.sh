@@ -12,7 +12,7 @@ export PYTHONPATH="$ROOT/.cache/collections${PYTHONPATH:+:$PYTHONPATH}"
 # setup.sh builds the NATS CLI and the suite installs promtool: their tests fail rather than skip when missing.
 export NATSOPS_REQUIRE_CLI=1 NATSOPS_REQUIRE_PROMTOOL=1
 
-ALL_STAGES=(unit integration molecule-default molecule-supercluster lint sanity units changelog)
+ALL_STAGES=(unit integration molecule-default molecule-supercluster lint sanity units changelog docs)
 stages=("$@")
 [ "${#stages[@]}" -eq 0 ] && stages=("${ALL_STAGES[@]}")
 
@@ -25,6 +25,7 @@ run_stage() {
     sanity)      scripts/sanity.sh sanity ;;
     units)       scripts/sanity.sh units ;;
     changelog)   antsibull-changelog lint ;;
+    docs)        scripts/docs.sh ;;
     *) echo "unknown stage $1 (known: ${ALL_STAGES[*]})" >&2; return 2 ;;
   esac
 }
