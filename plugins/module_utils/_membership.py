@@ -198,9 +198,15 @@ class Membership(object):
             out.append(data)
         return out
 
-    def snapshot(self):
-        """(meta cluster as the meta leader reports it, every group, names of the servers that answered)."""
-        replies = self.jsz_all(self.expect)
+    def snapshot(self, attempts=3):
+        """(meta cluster as the meta leader reports it, every group, names of the servers that answered).
+
+        With expected servers, a ping some of them missed is sent again (up to ``attempts`` times): a server
+        that just restarted, or a cluster that just joined, may miss the first one while its gateways form."""
+        for dummy in range(attempts):
+            replies = self.jsz_all(self.expect)
+            if not self.expect or set(self.expect) <= set(r.get('server_name') for r in replies):
+                break
         meta = self._meta(replies)
         return meta, asset_map(replies), sorted(r['server_name'] for r in replies if r.get('server_name'))
 

@@ -90,6 +90,22 @@ def reset_spares(spares=SPARES):
     raise AssertionError("stale spare peers stay in the meta group: %s" % stale)
 
 
+def wait_healthy(nodes, timeout=60):
+    """Every node's /healthz answers ok (200) within the timeout."""
+    deadline = time.time() + timeout
+    pending = list(nodes)
+    while pending and time.time() < deadline:
+        for node in list(pending):
+            try:
+                if node_monitor(node, "healthz")["status"] == "ok":
+                    pending.remove(node)
+            except subprocess.CalledProcessError:
+                pass  # 503 while it catches up
+        if pending:
+            time.sleep(1)
+    assert not pending, "not healthy within %d s: %s" % (timeout, pending)
+
+
 def meta(node="c1-n1"):
     return node_monitor(node, "jsz")["meta_cluster"]
 
@@ -148,7 +164,8 @@ def test_grow_drain_and_shrink_cluster_c1_under_load(host):
         while meta()["cluster_size"] != 11 and time.time() < deadline:
             time.sleep(1)
         assert meta()["cluster_size"] == 11
-        assert all(node_monitor(n, "healthz")["status"] == "ok" for n in SPARES)
+        # A new peer answers /healthz 503 while it catches up with the meta group's assignments.
+        wait_healthy(SPARES)
         routes = node_monitor("c1-n1", "routez")["routes"]
         assert {"c1-n4-" + RUN, "c1-n5-" + RUN} <= set(r["remote_name"] for r in routes)
 
@@ -168,7 +185,7 @@ def test_grow_drain_and_shrink_cluster_c1_under_load(host):
                            "nats_drain_state=undrained", "-e", day2_servers())
         figures["undrain"] = undrain.seconds
         assert undrain.returncode == 0, undrain.stdout[-4000:]
-        assert node_monitor(leader, "healthz")["status"] == "ok"
+        wait_healthy([leader])
         if leader in pids:
             pids[leader] = pid(leader)
 
@@ -189,8 +206,14 @@ def test_grow_drain_and_shrink_cluster_c1_under_load(host):
         assert m["cluster_size"] == 9, m
         names = set(r["name"] for r in node_monitor(m["leader"], "jsz")["meta_cluster"].get("replicas", []))
         assert not [n for n in names if n.startswith(tuple(SPARES))], names
-        info = stream_cluster("DAY2")
-        peers = [info["cluster"]["leader"]] + [r["name"] for r in info["cluster"].get("replicas", [])]
+        # Re-placed on c1's three nodes; under the publish load a replica may lag for a moment: current within 30 s.
+        deadline = time.time() + 30
+        while True:
+            info = stream_cluster("DAY2")
+            peers = [info["cluster"]["leader"]] + [r["name"] for r in info["cluster"].get("replicas", [])]
+            if sorted(peers) == C1 and all(r["current"] for r in info["cluster"]["replicas"]) or time.time() > deadline:
+                break
+            time.sleep(1)
         assert sorted(peers) == C1 and all(r["current"] for r in info["cluster"]["replicas"]), info["cluster"]
         assert set(r["remote_name"] for r in node_monitor("c1-n1", "routez")["routes"]) == {"c1-n2", "c1-n3"}
     finally:

@@ -105,3 +105,34 @@ def test_led_by_and_quorum():
                                         stream('B', 3, cluster('n2', 'n1', 'n3'))])])
     assert [g['stream'] for g in mb.led_by('n1', groups)] == ['A']
     assert [mb.quorum(n) for n in (1, 2, 3, 4, 5, 9)] == [1, 2, 2, 3, 3, 5]
+
+
+class _Pings(mb.Membership):
+    """Membership whose system-account pings return prepared answers, one list per ping."""
+
+    def __init__(self, answers, expect):
+        super(_Pings, self).__init__(client=None, expect=expect)
+        self.answers = list(answers)
+        self.pings = 0
+
+    def jsz_all(self, expect=None):
+        self.pings += 1
+        return [{'server_name': n, 'meta_cluster': {'leader': 'a'}} for n in self.answers.pop(0)]
+
+
+def test_snapshot_pings_again_until_every_expected_server_answered():
+    ms = _Pings([['a'], ['a', 'b'], ['a', 'b', 'c']], expect=['a', 'b', 'c'])
+    assert ms.snapshot()[2] == ['a', 'b', 'c']
+    assert ms.pings == 3
+
+
+def test_snapshot_gives_up_after_three_pings_and_reports_who_answered():
+    ms = _Pings([['a'], ['a'], ['a'], ['a', 'b', 'c']], expect=['a', 'b', 'c'])
+    assert ms.snapshot()[2] == ['a']
+    assert ms.pings == 3
+
+
+def test_snapshot_without_expected_servers_pings_once():
+    ms = _Pings([['a']], expect=None)
+    assert ms.snapshot()[2] == ['a']
+    assert ms.pings == 1
