@@ -19,8 +19,8 @@ health: ## Print the lab supercluster's health table
 lab-down: ## Remove the lab containers and network
 	@scripts/lab/down.sh
 
-test: ## Run the whole test suite (unit, module integration, Molecule, lint, sanity)
-	@scripts/test.sh
+test: ## Run the whole test suite (unit, module integration, Molecule, lint, sanity); STAGES="unit lint" runs some
+	@scripts/test.sh $(STAGES)
 
 lint: setup ## ansible-lint (production profile) and ansible-test sanity
 	@scripts/test.sh lint sanity

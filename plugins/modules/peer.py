@@ -273,6 +273,7 @@ def run_removal(module, ms, server, meta, groups, answered, member, out, p):
     meta = ms.snapshot()[0]
     peer_id = dict((r.get('name'), r) for r in meta.get('replicas') or [])[server].get('peer')
     out['peer_id'] = peer_id
+    size_before = int(meta.get('cluster_size') or 0)
 
     def removed():
         try:
@@ -282,11 +283,13 @@ def run_removal(module, ms, server, meta, groups, answered, member, out, p):
                 raise
         m = ms.snapshot()[0]
         names = set(r.get('name') for r in m.get('replicas') or []) | set([m.get('leader')])
-        return server not in names and m
+        # The meta leader drops the name first and the peer from its cluster size when the removal is applied.
+        shrunk = not size_before or int(m.get('cluster_size') or 0) < size_before
+        return server not in names and shrunk and m
     after = mb.wait_until(removed, p['timeout'], interval=2.0)
     if not after:
-        module.fail_json(msg='%s is still a meta group member %ds after $JS.API.SERVER.REMOVE' % (server, p['timeout']),
-                         **out)
+        module.fail_json(msg='%s is still a meta group member (cluster size %d) %ds after $JS.API.SERVER.REMOVE'
+                             % (server, size_before, p['timeout']), **out)
     out['cluster_size']['after'] = int(after.get('cluster_size') or 0)
 
     # The meta leader re-places the removed peer's replicas where the placement allows; wait until no group

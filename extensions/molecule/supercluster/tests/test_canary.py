@@ -2,11 +2,12 @@
 client's functional probe through that node (connect with the deployment's own certificate, request/reply,
 a JetStream API call) must pass before any other node is touched. A failed canary is put back."""
 import json
+import re
 import subprocess
 
 import pytest
 
-from test_supercluster import ALL, name_of, run_site
+from test_supercluster import ALL, name_of, node_monitor, run_site
 
 
 def once(host):
@@ -20,6 +21,11 @@ def fingerprint(node):
         ["docker", "exec", node, "sh", "-c",
          "sha256sum /etc/nats-server/nats-server.conf /etc/nats-server/tls/* /etc/systemd/system/nats-server.service;"
          " ls -A /etc/nats-server; systemctl show -p MainPID --value nats-server"], text=True)
+
+
+def release(node):
+    """The release directory a node's stable link points at (the unit runs <install dir>/current/nats-server)."""
+    return subprocess.check_output(["docker", "exec", node, "readlink", "/opt/nats-server/current"], text=True).strip()
 
 
 def healthy(node):
@@ -54,14 +60,18 @@ def test_reload_that_breaks_clients_stops_at_the_canary(host):
 def test_restart_that_breaks_clients_stops_at_the_canary_and_restores_it(host):
     once(host)
     before = {n: fingerprint(n) for n in ALL}
+    links = {n: release(n) for n in ALL}
+    # The change also moves to another release: the canary restarts into it, every other node keeps its own.
+    other = "2.15.1" if links["c2-n1"].endswith("/2.14.6") else "2.14.6"
     # After the restart either /healthz fails first (the tiny control line can also keep the routes out, so no meta
     # leader) or the probe does (no client's CONNECT fits); either stops the rollout at the canary.
     proc = run_site("--limit", "c2", "-e", json.dumps({"nats_server_lame_duck_duration": "31s",
                                                        "nats_server_health_retries": 20,
+                                                       "nats_server_version": other,
                                                        "nats_server_extra_config": {"max_control_line": 32}}))
     out = flat(proc)
     assert proc.returncode != 0, out[-3000:]
-    assert "c2-n1 (canary) needs a restart: lame_duck" in out, out[-3000:]
+    assert re.search(r"c2-n1 \(canary\) needs a restart: version, [a-z_, ]*lame_duck", out), out[-3000:]
     assert ("The canary node c2-n1 failed after taking the change (Health | Wait for /healthz on c2-n1" in out
             or "The canary node c2-n1 failed after taking the change (Canary | Probe it as a client" in out), out[-3000:]
     after = {n: fingerprint(n) for n in ALL}
@@ -71,6 +81,10 @@ def test_restart_that_breaks_clients_stops_at_the_canary_and_restores_it(host):
     assert after["c2-n1"] != before["c2-n1"]
     assert {n: after[n] for n in ALL if n != "c2-n1"} == {n: before[n] for n in ALL if n != "c2-n1"}
     assert healthy("c2-n1")
+    # The new release was unpacked beside the old one, but every node, the canary included, runs from the release
+    # it ran before: a node that restarts before the rollout reaches it cannot start the untested release.
+    assert {n: release(n) for n in ALL} == links
+    assert node_monitor("c2-n1")["version"] == links["c2-n1"].rsplit("/", 1)[1]
 
 
 def test_a_good_change_passes_the_canary_then_reaches_every_node(host):
