@@ -14,6 +14,8 @@ APT_TOOLS=(
   ssh:openssh-client                  # the Molecule `default` scenario connects over SSH
   bc:bc                               # benchmarks/lab_converge.sh
   promtool:prometheus                 # tests/unit/monitoring: promtool check/test rules, check config
+  prometheus:prometheus               # tests/integration/monitoring: the storage alert on a real store
+  prometheus-node-exporter:prometheus-node-exporter
 )
 need_apt=()
 for entry in "${APT_TOOLS[@]}"; do
