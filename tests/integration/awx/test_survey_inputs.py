@@ -39,3 +39,17 @@ def test_bad_survey_answer_fails_at_the_spec(tmp_path, playbook, extra, words):
     tasks = [line for line in out.splitlines() if line.startswith("TASK [")]
     assert len(tasks) == 1 and "Check the job's inputs" in tasks[0], tasks
     assert "changed=0" in out and "failed=1" in out, out
+
+
+@pytest.mark.parametrize("extra,group", [([], "nats"), (["-e", "nats_server_group=natz"], "natz")], ids=["nats", "natz"])
+def test_site_with_no_host_in_the_group_fails_naming_it(tmp_path, extra, group):
+    """An empty or misnamed group is an error naming the group, never "no hosts matched" and success."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  children:\n    brokers:\n      hosts:\n        b1: {ansible_connection: local}\n")
+    cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", str(inventory),
+           os.path.join(ROOT, "playbooks", "site.yml")] + extra
+    proc = subprocess.run(cmd, cwd=str(tmp_path), env=ansible_env(ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default"),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=120, check=False)
+    out = " ".join(proc.stdout.split())
+    assert proc.returncode != 0, out
+    assert "no host in the group '%s' (groups: brokers)" % group in out, out
