@@ -26,24 +26,25 @@ except ImportError:  # pragma: no cover - exercised through missing_required_lib
     HAS_NATS = False
     NATS_IMPORT_ERROR = traceback.format_exc()
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.natsops.jetstream.plugins.module_utils import _units
 
 
 def jetstream_argument_spec():
     """Connection options every JetStream module accepts (documented in the connection doc fragment)."""
+    # An option left out is read from natscli's environment variable, as an AWX credential injects it.
     return dict(
-        servers=dict(type='list', elements='str', default=['nats://127.0.0.1:4222']),
-        tls_ca=dict(type='path'),
-        tls_cert=dict(type='path'),
-        tls_key=dict(type='path', no_log=False),
+        servers=dict(type='list', elements='str', default=['nats://127.0.0.1:4222'], fallback=(env_fallback, ['NATS_URL'])),
+        tls_ca=dict(type='path', fallback=(env_fallback, ['NATS_CA'])),
+        tls_cert=dict(type='path', fallback=(env_fallback, ['NATS_CERT'])),
+        tls_key=dict(type='path', no_log=False, fallback=(env_fallback, ['NATS_KEY'])),
         tls_server_name=dict(type='str'),
-        creds=dict(type='path'),
-        nkey_seed=dict(type='path', no_log=False),
-        user=dict(type='str'),
-        password=dict(type='str', no_log=True),
-        token=dict(type='str', no_log=True),
+        creds=dict(type='path', fallback=(env_fallback, ['NATS_CREDS'])),
+        nkey_seed=dict(type='path', no_log=False, fallback=(env_fallback, ['NATS_NKEY'])),
+        user=dict(type='str', fallback=(env_fallback, ['NATS_USER'])),
+        password=dict(type='str', no_log=True, fallback=(env_fallback, ['NATS_PASSWORD'])),
+        token=dict(type='str', no_log=True, fallback=(env_fallback, ['NATS_TOKEN'])),
         domain=dict(type='str'),
         api_prefix=dict(type='str'),
         connect_timeout=dict(type='float', default=5.0),
