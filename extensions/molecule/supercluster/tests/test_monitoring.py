@@ -86,6 +86,15 @@ def js(coro_fn, nodes):
     return asyncio.run(go())
 
 
+async def delete_streams(nc, jsc):
+    """The drill's streams, gone (a stream already missing is fine)."""
+    for name in ("MONLAG", "MONFILL"):
+        try:
+            await jsc.delete_stream(name)
+        except nats.js.errors.NotFoundError:
+            pass
+
+
 def test_every_target_is_up_and_every_dashboard_query_evaluates(host):
     if name_of(host) != "c1-n1":
         pytest.skip("supercluster-wide check runs once, from c1-n1")
@@ -128,11 +137,7 @@ def test_alerts_fire_for_the_failure_and_resolve(host):
     figures = {}
     try:
         async def streams(nc, jsc):
-            for name in ("MONLAG", "MONFILL"):
-                try:
-                    await jsc.delete_stream(name)
-                except nats.js.errors.NotFoundError:
-                    pass
+            await delete_streams(nc, jsc)
             await jsc.add_stream(name="MONLAG", subjects=["monlag.>"], num_replicas=3, placement=Placement(cluster="c1"))
             await jsc.add_stream(name="MONFILL", subjects=["monfill.>"], num_replicas=3, placement=Placement(cluster="c2"))
             await jsc.add_consumer("MONLAG", durable_name="LAGGING", ack_policy=AckPolicy.EXPLICIT)
@@ -166,14 +171,7 @@ def test_alerts_fire_for_the_failure_and_resolve(host):
         figures["resolved after start"] = time.time() - started
     finally:
         subprocess.run(["docker", "exec", DOWN, "systemctl", "start", "nats-server"], check=False)
-
-        async def cleanup(nc, jsc):
-            for name in ("MONLAG", "MONFILL"):
-                try:
-                    await jsc.delete_stream(name)
-                except nats.js.errors.NotFoundError:
-                    pass
-        js(cleanup, ["c1-n1", "c2-n1"])
+        js(delete_streams, ["c1-n1", "c2-n1"])
         monitoring_playbook()
     print("monitoring drill (s): %s" % ", ".join("%s %.0f" % kv for kv in figures.items()))
     # The node is back in its meta group and streams before the next tests.
