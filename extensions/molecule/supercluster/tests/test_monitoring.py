@@ -25,7 +25,7 @@ import nats
 import pytest
 from nats.js.api import AckPolicy, Placement
 
-from test_supercluster import ROOT, _ip, name_of, tls_context, urls
+from test_supercluster import ROOT, _ip, name_of, run_playbook, tls_context, urls
 
 DOWN = "c3-n2"
 PEERS = ["c3-n1", "c3-n3"]
@@ -65,13 +65,7 @@ def wait(what, predicate, timeout):
 
 
 def monitoring_playbook(*extra):
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_DISPLAY_FAILED_STDERR="0")
-    proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory,
-                           os.path.join(ROOT, "playbooks", "monitoring.yml"), "--limit", "mon",
-                           "--tags", "nats_monitoring_server"] + list(extra),
-                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    proc = run_playbook("monitoring.yml", "--limit", "mon", "--tags", "nats_monitoring_server", *extra, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:]
     return proc
 

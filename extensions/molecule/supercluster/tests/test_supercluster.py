@@ -18,16 +18,24 @@ ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY",
                       os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")))
 
 
-def run_site(*extra):
-    """Run playbooks/site.yml against the scenario's inventory, as an operator would."""
+def run_playbook(name, *extra, timeout=900):
+    """Run playbooks/<name> against the scenario's inventory, as an operator would; .seconds is how long it took."""
     inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_PIPELINING="1", ANSIBLE_FORKS="12",
                # Molecule's generated ansible.cfg sends failures to stderr; an operator sees them in stdout.
                ANSIBLE_DISPLAY_FAILED_STDERR="0")
-    return subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory,
-                           os.path.join(ROOT, "playbooks", "site.yml")] + list(extra),
-                          capture_output=True, text=True, env=env, timeout=900, check=False)
+    started = time.time()
+    proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory,
+                           os.path.join(ROOT, "playbooks", name)] + list(extra),
+                          capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    proc.seconds = time.time() - started
+    return proc
+
+
+def run_site(*extra):
+    """Run playbooks/site.yml against the scenario's inventory."""
+    return run_playbook("site.yml", *extra)
 
 
 # The scenario deploys with TLS on every listener and mTLS users; site.yml's pki role writes here.

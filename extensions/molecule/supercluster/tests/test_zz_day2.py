@@ -14,7 +14,7 @@ import time
 import nats
 import pytest
 
-from test_supercluster import ALL, ROOT, name_of, node_monitor, run_site, tls_context, urls
+from test_supercluster import ALL, name_of, node_monitor, run_playbook as playbook, run_site, tls_context, urls
 from test_zz_upgrade import Publisher
 
 SPARES = ["c1-n4", "c1-n5"]
@@ -25,20 +25,6 @@ C4 = ["c4-n1", "c4-n2", "c4-n3"]
 def once(host):
     if name_of(host) != "c1-n1":
         pytest.skip("supercluster-wide operation runs once, from c1-n1")
-
-
-def playbook(name, *extra):
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_PIPELINING="1", ANSIBLE_FORKS="12",
-               # Molecule's generated ansible.cfg sends failures to stderr; an operator sees them in stdout.
-               ANSIBLE_DISPLAY_FAILED_STDERR="0")
-    started = time.time()
-    proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory,
-                           os.path.join(ROOT, "playbooks", name)] + list(extra),
-                          capture_output=True, text=True, env=env, timeout=900, check=False)
-    proc.seconds = time.time() - started
-    return proc
 
 
 # A peer removed from JetStream cannot come back under the same server name with an empty store (its Raft peer ID
