@@ -108,9 +108,23 @@ def js_request(subject, body=b"", servers=None, identity="admin"):
         try:
             return json.loads((await nc.request(subject, body if isinstance(body, bytes) else json.dumps(body).encode(),
                                                 timeout=10)).data)
+        except nats.errors.TimeoutError:
+            raise AssertionError("no answer to %s within 10 s (connected to %s); meta group: %s"
+                                 % (subject, nc.connected_url.netloc if nc.connected_url else "?", meta_summary())) from None
         finally:
             await nc.close()
     return asyncio.run(go())
+
+
+def meta_summary():
+    """Who leads the meta group and which peers are offline or behind, for failure messages."""
+    try:
+        m = meta()
+    except subprocess.CalledProcessError as e:
+        return "c1-n1 /jsz unreadable: %s" % e
+    return "leader %s, size %s, peers %s" % (m.get("leader"), m.get("cluster_size"), [
+        "%s%s" % (r["name"], "" if r.get("current") and not r.get("offline") else "(offline)" if r.get("offline")
+                  else "(behind)") for r in m.get("replicas", [])])
 
 
 def create_stream(name, cluster):
