@@ -96,12 +96,24 @@ def keypair(seed, option, kind):
     if letter != KINDS[kind][0]:
         raise JwtError('%s: this is the seed of %s key (S%s...), %s seed (S%s...) is needed'
                        % (option, _a(_kind_of_letter(letter)), letter, _a(kind), KINDS[kind][0]))
+    # nkeys.from_seed does not check the CRC-16 at the end of a seed: check it here, so a mistyped seed is
+    # refused instead of silently giving another key
+    if _crc_ok(text) is not True:
+        raise JwtError('%s: the %s seed does not decode (bad checksum or length)' % (option, kind))
     try:
         kp = nkeys.from_seed(text.encode('ascii'))
-        kp.public_key  # noqa: B018 - decodes and checks the seed
+        kp.public_key  # noqa: B018 - decodes the seed
     except Exception:  # noqa: BLE001 - nkeys raises several error types
         raise JwtError('%s: the %s seed does not decode (bad checksum or length)' % (option, kind))
     return kp
+
+
+def _crc_ok(text):
+    try:
+        data = base64.b32decode(text + '=' * (-len(text) % 8))
+    except (ValueError, TypeError):
+        return False
+    return nkeys.crc16(bytearray(data[:-2])).to_bytes(2, byteorder='little') == data[-2:]
 
 
 def public_key(kp):
@@ -619,7 +631,7 @@ def _export(value, option, exporter):
     if value.get('token_req'):
         out['token_req'] = True
     if value.get('revocations'):
-        out['revocations'] = revocations(value['revocations'], option + '.revocations')
+        out['revocations'] = revocation_list(value['revocations'], option + '.revocations')
     if value.get('response_type'):
         if kind != 'service' or value['response_type'] not in RESPONSE_TYPES:
             raise JwtError('%s.response_type: %r is only for services, one of %s'
@@ -668,7 +680,7 @@ def _import(value, option, importer):
     return out
 
 
-def revocations(value, option='revocations', now=None):
+def revocation_list(value, option='revocations'):
     """{public key or "*": time} -> {key: Unix seconds}. A JWT of that subject issued at or before the time is
     revoked (nats.go's RevocationList)."""
     if not isinstance(value, dict):
@@ -715,7 +727,7 @@ def _signing_keys(value, subject):
 
 
 def account_claims(name, subject, limits=None, jetstream=None, jetstream_tiers=None, exports=None, imports=None,
-                   signing_keys=None, revocations_=None, default_permissions=None, description=None, info_url=None,
+                   signing_keys=None, revocations=None, default_permissions=None, description=None, info_url=None,
                    tags=None):
     check_public_key(subject, 'account identity', 'account')
     nats = {}
@@ -739,8 +751,8 @@ def account_claims(name, subject, limits=None, jetstream=None, jetstream_tiers=N
     keys = _signing_keys(signing_keys, subject)
     if keys:
         nats['signing_keys'] = keys
-    if revocations_:
-        nats['revocations'] = revocations(revocations_)
+    if revocations:
+        nats['revocations'] = revocation_list(revocations)
     dp = default_permissions or {}
     _reject_unknown(dp, PERMISSION_KEYS, 'default_permissions')
     nats['default_permissions'] = permissions(dp.get('pub'), dp.get('sub'), dp.get('resp'), 'default_permissions')

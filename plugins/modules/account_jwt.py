@@ -237,7 +237,7 @@ def main():
             _nkeys_jwt.operator_signer_check(p['operator_jwt'], _nkeys_jwt.public_key(issuer), 'issuer_seed')
         desired = _nkeys_jwt.account_claims(
             p['name'], subject, limits=p['limits'], jetstream=p['jetstream'], jetstream_tiers=p['jetstream_tiers'],
-            exports=p['exports'], imports=p['imports'], signing_keys=p['signing_keys'], revocations_=p['revocations'],
+            exports=p['exports'], imports=p['imports'], signing_keys=p['signing_keys'], revocations=p['revocations'],
             default_permissions=p['default_permissions'], description=p['description'], info_url=p['info_url'],
             tags=p['tags'])
         result = _nkeys_jwt.ensure_jwt(module, 'account', desired, issuer, p['path'])
