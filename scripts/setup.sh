@@ -43,4 +43,14 @@ fi
 mkdir -p .cache/collections/ansible_collections/natsops
 ln -sfn "$ROOT" .cache/collections/ansible_collections/natsops/jetstream
 scripts/tools.sh  # the NATS CLI (natscli) for tests/integration/cli, into .cache/tools/bin/nats
+# @nats-io/jwt and @nats-io/nkeys (pinned by the lockfile) for tests/integration/jwt, an independent decoder of the
+# collection's JWTs and .creds files, into .cache/jwt-node (the tests install it the same way when it is missing).
+node_lock=tests/integration/jwt/node/package-lock.json
+if ! cmp -s "$node_lock" .cache/jwt-node/.lock-installed; then
+  echo "setup: installing @nats-io/jwt into .cache/jwt-node"
+  mkdir -p .cache/jwt-node
+  cp tests/integration/jwt/node/package.json "$node_lock" .cache/jwt-node/
+  (cd .cache/jwt-node && npm ci --no-audit --no-fund --silent)
+  cp "$node_lock" .cache/jwt-node/.lock-installed
+fi
 echo "setup: ok"

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: account_jwt
 short_description: Ensure a NATS account JWT, signed by the operator, on the controller
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Writes an account JWT signed by the operator (its identity key or a signing key) to O(path), in the claim layout
     of C(github.com/nats-io/jwt/v2) that nsc writes and nats-server reads: limits, JetStream limits (one set or per

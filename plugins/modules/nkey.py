@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: nkey
 short_description: Ensure an operator, account or user nkey seed file on the controller
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Ensures a seed file of an nkey (the Ed25519 identity of a NATS operator, account or user, or an operator or
     account signing key) exists with mode C(0600) in a directory of mode C(0700), and returns its public key.

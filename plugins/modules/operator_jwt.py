@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: operator_jwt
 short_description: Ensure a NATS operator JWT on the controller
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Writes the operator's JWT (self-signed by the operator's identity key) to O(path), in the claim layout of
     C(github.com/nats-io/jwt/v2) that nsc writes and nats-server reads (C(operator) in the server configuration).

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: user_jwt
 short_description: Ensure a NATS user JWT and its .creds file on the controller
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Writes a user JWT signed by its account (the account's identity key or one of its signing keys) to O(path),
     and/or the user's C(.creds) file (JWT and user seed, exactly as nsc writes it, mode C(0600)) to O(creds_path),
