@@ -444,8 +444,9 @@ def _reject_unknown(value, allowed, option):
         raise JwtError('%s: %r is not a dictionary' % (option, value))
     unknown = sorted(set(value) - set(allowed))
     if unknown:
-        raise JwtError('%s: unknown key%s %s; allowed: %s' % (option, 's' if len(unknown) > 1 else '',
-                                                            ', '.join(unknown), ', '.join(sorted(allowed))))
+        plural = 's' if len(unknown) > 1 else ''
+        raise JwtError('%s: unknown key%s %s; allowed: %s'
+                       % (option, plural, ', '.join(unknown), ', '.join(sorted(allowed))))
 
 
 def _str_list(value, option):
@@ -618,7 +619,7 @@ EXPORT_KEYS = ('name', 'subject', 'type', 'token_req', 'response_type', 'respons
 IMPORT_KEYS = ('name', 'subject', 'account', 'token', 'local_subject', 'type', 'share', 'allow_trace')
 
 
-def _export(value, option, exporter):
+def _export(value, option):
     _reject_unknown(value, EXPORT_KEYS, option)
     kind = value.get('type')
     if kind not in ('stream', 'service'):
@@ -732,7 +733,7 @@ def account_claims(name, subject, limits=None, jetstream=None, jetstream_tiers=N
     check_public_key(subject, 'account identity', 'account')
     nats = {}
     imps = [_import(v, 'imports[%d]' % i, subject) for i, v in enumerate(imports or [])]
-    exps = [_export(v, 'exports[%d]' % i, subject) for i, v in enumerate(exports or [])]
+    exps = [_export(v, 'exports[%d]' % i) for i, v in enumerate(exports or [])]
     seen = set()
     for e in exps:
         if e['subject'] in seen:
@@ -897,7 +898,7 @@ def operator_signer_check(operator_jwt_path, issuer_public, option):
 # Module glue shared by operator_jwt, account_jwt and user_jwt
 # ---------------------------------------------------------------------------------------------
 
-def seed_options(prefix, kind, what):
+def seed_options(prefix):
     """Argument spec of a key given as a seed file or a seed string (no_log), e.g. ``issuer_seed_file`` and
     ``issuer_seed``."""
     return {

@@ -12,17 +12,17 @@ short_description: Ensure a NATS account JWT, signed by the operator, on the con
 version_added: 0.2.0
 description:
   - Writes an account JWT signed by the operator (its identity key or a signing key) to O(path), in the claim layout
-    of C(github.com/nats-io/jwt/v2) that nsc writes and nats-server reads: limits, JetStream limits (one set or per
+    of C(github.com/nats-io/jwt/v2) that nsc writes and nats-server reads, with limits, JetStream limits (one set or per
     replica tier), exports, imports, signing keys (plain or scoped), revocations and default permissions.
   - Idempotent. The claims of the JWT already at O(path) are decoded, its signature checked, and compared with the
     desired claims ignoring C(iat) and C(jti); the JWT is signed again only when they differ. Check mode and diff
     mode show the claim changes.
-  - Bad input fails before anything is signed, naming the option and value - a seed of the wrong type (for example a
+  - Bad input fails before anything is signed, naming the option and value, for example a seed of the wrong type (for example a
     user seed as O(issuer_seed)), unknown or malformed permissions, limits or subjects, an issuer that is not the
     operator of O(operator_jwt) or one of its signing keys.
   - Only writes the file. Loading it into servers (the C(memory) resolver's preload, or a push to a C(full)
     resolver) is a separate step.
-  - Runs on the controller (C(delegate_to: localhost) or C(connection: local)); it does not connect to NATS.
+  - Runs on the controller (C(delegate_to) V(localhost) or C(connection) V(local)); it does not connect to NATS.
 requirements:
   - nkeys
 author: natsops maintainers (@natsops)
@@ -218,8 +218,8 @@ def main():
         info_url=dict(type='str'),
         tags=dict(type='list', elements='str'),
     )
-    argument_spec.update(_nkeys_jwt.seed_options('', 'account', 'account'))
-    argument_spec.update(_nkeys_jwt.seed_options('issuer_', 'operator', 'operator'))
+    argument_spec.update(_nkeys_jwt.seed_options(''))
+    argument_spec.update(_nkeys_jwt.seed_options('issuer_'))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[('public_key', 'seed', 'seed_file'), ('issuer_seed', 'issuer_seed_file'),
                                                ('jetstream', 'jetstream_tiers')],

@@ -16,7 +16,7 @@ description:
   - A new seed comes from the operating system's random source through the C(nkeys) package of the NATS
     maintainers. An existing file is kept; a file holding a seed of another type is refused, never overwritten.
   - The seed is never printed or returned; O(seed) is C(no_log). Run it on the controller
-    (C(delegate_to: localhost) or C(connection: local)) and keep the directory outside the repository, or bring
+    (C(delegate_to) V(localhost) or C(connection) V(local)) and keep the directory outside the repository, or bring
     seeds from a vault with O(seed).
 requirements:
   - nkeys

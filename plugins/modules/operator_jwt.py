@@ -17,7 +17,7 @@ description:
     desired claims ignoring C(iat) and C(jti); the JWT is signed again only when they differ (or the file is missing
     or does not verify). Check mode and diff mode show the claim changes.
   - Bad input (a seed of the wrong type, malformed public keys or URLs) fails before anything is signed.
-  - Runs on the controller (C(delegate_to: localhost) or C(connection: local)); it does not connect to NATS.
+  - Runs on the controller (C(delegate_to) V(localhost) or C(connection) V(local)); it does not connect to NATS.
 requirements:
   - nkeys
 author: natsops maintainers (@natsops)
@@ -140,7 +140,7 @@ def main():
         strict_signing_key_usage=dict(type='bool', default=False),
         tags=dict(type='list', elements='str'),
     )
-    argument_spec.update(_nkeys_jwt.seed_options('', 'operator', 'operator'))
+    argument_spec.update(_nkeys_jwt.seed_options(''))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[('seed', 'seed_file')], required_one_of=[('seed', 'seed_file')])
     if not _nkeys_jwt.HAS_NKEYS:

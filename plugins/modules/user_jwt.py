@@ -18,10 +18,10 @@ description:
     desired claims ignoring C(iat) and C(jti); the JWT is signed again only when they differ. A C(.creds) file that
     differs from the JWT and seed (or has another mode) is rewritten without signing again. Check mode and diff
     mode show the claim changes, never the seed.
-  - Bad input fails before anything is signed, naming the option and value - a seed of the wrong type (a user seed
+  - Bad input fails before anything is signed, naming the option and value, for example a seed of the wrong type (a user seed
     as O(issuer_seed)), unknown keys or malformed subjects in O(pub), O(sub) or O(resp), an unknown connection
     type, a bad network in O(src), an O(expires) time in the past, permissions for a user of a scoped signing key.
-  - Runs on the controller (C(delegate_to: localhost) or C(connection: local)); it does not connect to NATS.
+  - Runs on the controller (C(delegate_to) V(localhost) or C(connection) V(local)); it does not connect to NATS.
 requirements:
   - nkeys
 author: natsops maintainers (@natsops)
@@ -240,8 +240,8 @@ def main():
         tags=dict(type='list', elements='str'),
     )
     argument_spec.update(PERMISSION_OPTIONS)
-    argument_spec.update(_nkeys_jwt.seed_options('', 'user', 'user'))
-    argument_spec.update(_nkeys_jwt.seed_options('issuer_', 'account', 'account'))
+    argument_spec.update(_nkeys_jwt.seed_options(''))
+    argument_spec.update(_nkeys_jwt.seed_options('issuer_'))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[('public_key', 'seed', 'seed_file'), ('issuer_seed', 'issuer_seed_file')],
                            required_one_of=[('public_key', 'seed', 'seed_file'), ('issuer_seed', 'issuer_seed_file'),

@@ -138,7 +138,7 @@ def test_second_run_changes_nothing(lab):
 
 
 def test_check_mode_and_diff_show_claim_changes_without_signing(lab):
-    tasks = [t for t in lab["tasks"][:2]] + [t for t in lab["tasks"] if t.get("name") == "application account"]
+    tasks = list(lab["tasks"][:2]) + [t for t in lab["tasks"] if t.get("name") == "application account"]
     changed = json.loads(json.dumps(tasks))
     changed[-1][NS + "account_jwt"]["jetstream"]["streams"] = 5
     path = os.path.join(lab["jwts"], "APP.jwt")
@@ -253,7 +253,7 @@ def cli(lab, user, *args):
         pytest.skip("the NATS CLI is not installed (scripts/tools.sh)")
     return subprocess.run([binary, "--server", lab["server"].url, "--creds", os.path.join(lab["creds"], user + ".creds"),
                            "--timeout", "3s"] + list(args), capture_output=True, text=True, timeout=30,
-                          env=dict(os.environ, HOME=lab["work"]))
+                          env=dict(os.environ, HOME=lab["work"]), check=False)
 
 
 def test_nats_cli_accepts_creds(lab):
@@ -285,11 +285,10 @@ def test_revoked_user_is_refused(lab):
 
 def test_expired_user_is_refused(lab):
     exp = int(time.time()) + 8
-    task = user_tasks(lab["keys"], lab["jwts"], lab["creds"])[0]
-    task = {"name": "expiring", NS + "user_jwt": dict(task[NS + "user_jwt"], name="expiring", expires=exp,
-                                                       seed_file=os.path.join(lab["keys"], "expiring.nk"),
-                                                       path=os.path.join(lab["jwts"], "expiring.jwt"),
-                                                       creds_path=os.path.join(lab["creds"], "expiring.creds"))}
+    args = dict(user_tasks(lab["keys"], lab["jwts"], lab["creds"])[0][NS + "user_jwt"], name="expiring", expires=exp,
+                seed_file=os.path.join(lab["keys"], "expiring.nk"), path=os.path.join(lab["jwts"], "expiring.jwt"),
+                creds_path=os.path.join(lab["creds"], "expiring.creds"))
+    task = {"name": "expiring", NS + "user_jwt": args}
     results, dummy = run_play(lab["work"], [task])
     assert results[0]["claims"]["exp"] == exp
     creds = os.path.join(lab["creds"], "expiring.creds")
