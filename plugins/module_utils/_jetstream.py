@@ -5,8 +5,11 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""Connection layer shared by every JetStream module: options, a synchronous client over nats-py,
-raw JSON requests to the $JS.API, and the modules' reading of durations and sizes (through ``_units``)."""
+"""Connection layer shared by every JetStream module: options, a synchronous client over nats-py, and the
+modules' reading of durations and sizes (through ``_units``).
+
+``JetStreamClient`` is the only code of the collection that builds JetStream API subjects or reads the API's
+error codes: the resources, the snapshot code and the modules call its named methods."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -56,6 +59,31 @@ JETSTREAM_MUTUALLY_EXCLUSIVE = [('domain', 'api_prefix'), ('token', 'user'), ('t
 JETSTREAM_REQUIRED_TOGETHER = [('tls_cert', 'tls_key'), ('user', 'password')]
 
 
+# Error codes (err_code) of the JetStream API that the collection acts on (nats-server's server/errors.json).
+CONSUMER_NOT_FOUND = 10014
+PEER_NOT_A_MEMBER = 10044
+STREAM_NOT_FOUND = 10059
+MEMBER_CHANGE_IN_FLIGHT = 10202
+HTTP_NOT_FOUND = 404
+
+# The API prefix of the connected account's JetStream, and of the system account's (cluster-wide requests).
+DEFAULT_API_PREFIX = '$JS.API'
+
+
+def api_prefix(domain=None, prefix=None):
+    """The API prefix for an explicit ``prefix`` or a JetStream ``domain`` (the default prefix otherwise)."""
+    if prefix:
+        return prefix.rstrip('.')
+    if domain:
+        return '$JS.%s.API' % domain
+    return DEFAULT_API_PREFIX
+
+
+def api_subject(suffix, prefix=DEFAULT_API_PREFIX):
+    """The subject of one JetStream API request, for example ``$JS.API.INFO``."""
+    return '%s.%s' % (prefix, suffix)
+
+
 class JetStreamAPIError(Exception):
     """An error envelope from the JetStream API (or a request nobody answered)."""
 
@@ -73,6 +101,28 @@ class JetStreamAPIError(Exception):
         if self.subject:
             parts.append('on %s' % self.subject)
         return ' '.join(parts)
+
+    def is_not_found(self, *err_codes):
+        """True when the API answered that the object does not exist (one of ``err_codes``, or a 404)."""
+        return self.err_code in err_codes or self.code == HTTP_NOT_FOUND
+
+    @classmethod
+    def from_reply(cls, resp, subject, default='unknown error'):
+        """The error of a decoded API reply, or None when the reply is no error envelope."""
+        if isinstance(resp, dict) and resp.get('error'):
+            err = resp['error']
+            return cls(err.get('description', default), code=err.get('code'), err_code=err.get('err_code'),
+                       subject=subject)
+        return None
+
+
+def decode_reply(data, subject, default='unknown error'):
+    """A JetStream API reply (bytes) -> dict; raises JetStreamAPIError for an error envelope."""
+    resp = json.loads(data.decode('utf-8') if isinstance(data, bytes) else data) if data else {}
+    error = JetStreamAPIError.from_reply(resp, subject, default)
+    if error is not None:
+        raise error
+    return resp
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,13 +215,7 @@ class JetStreamClient(object):
         self.params = module.params
         self.nc = None
         self.loop = asyncio.new_event_loop()
-        domain = self.params.get('domain')
-        if self.params.get('api_prefix'):
-            self.prefix = self.params['api_prefix'].rstrip('.')
-        elif domain:
-            self.prefix = '$JS.%s.API' % domain
-        else:
-            self.prefix = '$JS.API'
+        self.prefix = api_prefix(self.params.get('domain'), self.params.get('api_prefix'))
         self.request_timeout = self.params.get('request_timeout') or 10.0
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -246,10 +290,6 @@ class JetStreamClient(object):
     def server_version(self):
         return version_tuple(self.server_info().get('version'))
 
-    def api_level(self):
-        info = self.account_info()
-        return int((info.get('api') or {}).get('level') or 0)
-
     def account_info(self):
         return self.api('INFO')
 
@@ -269,17 +309,26 @@ class JetStreamClient(object):
         except nats.errors.TimeoutError:
             raise JetStreamAPIError('no reply within %.1fs' % (timeout or self.request_timeout), code=408,
                                     subject=subject)
-        if not msg.data:
-            return {}
-        resp = json.loads(msg.data.decode('utf-8'))
-        if isinstance(resp, dict) and resp.get('error'):
-            err = resp['error']
-            raise JetStreamAPIError(err.get('description', 'unknown error'), code=err.get('code'),
-                                    err_code=err.get('err_code'), subject=subject)
-        return resp
+        return decode_reply(msg.data, subject)
+
+    def subject(self, suffix):
+        """The subject of an API request of the connected account (domain and api_prefix applied)."""
+        return api_subject(suffix, self.prefix)
 
     def api(self, suffix, payload=None, timeout=None):
-        return self.request('%s.%s' % (self.prefix, suffix), payload, timeout)
+        return self.request(self.subject(suffix), payload, timeout)
+
+    def system_api(self, suffix, payload=None):
+        """A request to the system account's API (``$JS.API``, whatever domain or prefix the module was given)."""
+        return self.request(api_subject(suffix), payload)
+
+    def _info_or_none(self, suffix, *missing):
+        try:
+            return self.api(suffix)
+        except JetStreamAPIError as exc:
+            if exc.is_not_found(*missing):
+                return None
+            raise
 
     def paged(self, suffix, key, payload=None):
         """Collect every page of a LIST/NAMES API (offset/total paging)."""
@@ -294,6 +343,74 @@ class JetStreamClient(object):
             offset += len(page)
             if not page or offset >= int(resp.get('total', 0)):
                 return items
+
+    # -- streams ---------------------------------------------------------------------------------
+    def streams(self, subject=None):
+        """Info of every stream (STREAM.LIST), optionally of those that listen on ``subject``."""
+        return self.paged('STREAM.LIST', 'streams', {'subject': subject} if subject else None)
+
+    def stream_info(self, name):
+        """Info (config, state, cluster) of stream ``name``; None when there is no such stream."""
+        return self._info_or_none('STREAM.INFO.%s' % name, STREAM_NOT_FOUND)
+
+    def create_stream(self, name, config):
+        return self.api('STREAM.CREATE.%s' % name, config)
+
+    def update_stream(self, name, config):
+        return self.api('STREAM.UPDATE.%s' % name, config)
+
+    def delete_stream(self, name):
+        return self.api('STREAM.DELETE.%s' % name)
+
+    def stream_leader_stepdown(self, name):
+        return self.api('STREAM.LEADER.STEPDOWN.%s' % name, {})
+
+    # -- consumers -------------------------------------------------------------------------------
+    def consumers(self, stream):
+        """Info of every consumer of ``stream`` (CONSUMER.LIST)."""
+        return self.paged('CONSUMER.LIST.%s' % stream, 'consumers')
+
+    def consumer_info(self, stream, name):
+        """Info of consumer ``name`` of ``stream``; None when there is no such consumer (or stream)."""
+        return self._info_or_none('CONSUMER.INFO.%s.%s' % (stream, name), CONSUMER_NOT_FOUND, STREAM_NOT_FOUND)
+
+    def create_consumer(self, stream, name, config):
+        """Create or update the durable consumer ``name`` of ``stream``."""
+        return self.api('CONSUMER.CREATE.%s.%s' % (stream, name), {'stream_name': stream, 'config': config})
+
+    def delete_consumer(self, stream, name):
+        return self.api('CONSUMER.DELETE.%s.%s' % (stream, name))
+
+    def consumer_leader_stepdown(self, stream, name):
+        return self.api('CONSUMER.LEADER.STEPDOWN.%s.%s' % (stream, name), {})
+
+    # -- the cluster (system account) ------------------------------------------------------------
+    def meta_leader_stepdown(self):
+        return self.system_api('META.LEADER.STEPDOWN', {})
+
+    def remove_peer(self, peer_id):
+        return self.system_api('SERVER.REMOVE', {'peer_id': peer_id})
+
+    # -- snapshots (coroutines: they run on the client's loop beside the data they stream) -------
+    async def _async_api(self, suffix, payload, timeout, default):
+        subject = self.subject(suffix)
+        resp = await self.nc.request(subject, json.dumps(payload).encode('utf-8'), timeout=timeout)
+        return decode_reply(resp.data, suffix, default)
+
+    async def snapshot_stream(self, name, body, timeout=None):
+        """Ask for a snapshot of stream ``name`` delivered to ``body['deliver_subject']``; the reply (config, state)."""
+        return await self._async_api('STREAM.SNAPSHOT.%s' % name, body, timeout or self.request_timeout,
+                                     'snapshot failed')
+
+    async def restore_stream(self, config, state):
+        """Start the restore of stream ``config``; the reply names the subject that takes the data."""
+        return await self._async_api('STREAM.RESTORE.%s' % config['name'], {'config': config, 'state': state},
+                                     self.request_timeout, 'restore failed')
+
+    @staticmethod
+    def restore_result(data, name):
+        """The final reply of a restore (stream info); raises JetStreamAPIError for an error."""
+        return decode_reply(data, 'STREAM.RESTORE.%s' % name, 'restore failed')
 
 
 def nats_common_module_kwargs():

@@ -502,13 +502,7 @@ class StreamResource(object):
             self._info = listing.get(self.name)
             self._loaded = True
             return self._info
-        try:
-            self._info = self.client.api('STREAM.INFO.%s' % self.name)
-        except JetStreamAPIError as exc:
-            if exc.err_code == 10059 or exc.code == 404:
-                self._info = None
-            else:
-                raise
+        self._info = self.client.stream_info(self.name)
         self._loaded = True
         return self._info
 
@@ -551,7 +545,7 @@ class StreamResource(object):
         subjects = desired.get('subjects')
         if subjects:
             listing = getattr(self.client, 'stream_listing', None)
-            others = listing.values() if listing is not None else self.client.paged('STREAM.LIST', 'streams')
+            others = listing.values() if listing is not None else self.client.streams()
             for other in others:
                 ocfg = other.get('config') or {}
                 if ocfg.get('name') == self.name:
@@ -575,7 +569,7 @@ class StreamResource(object):
                 res.after = {}
                 res.changes = ['delete (%d messages)' % ((current.get('state') or {}).get('messages', 0))]
                 if not check_mode:
-                    self.client.api('STREAM.DELETE.%s' % self.name)
+                    self.client.delete_stream(self.name)
                 self._forget()
             else:
                 res.action = 'absent'
@@ -592,7 +586,7 @@ class StreamResource(object):
             res.after = display(after)
             res.changes = sorted(desired)
             if not check_mode:
-                res.info = self.client.api('STREAM.CREATE.%s' % self.name, body)
+                res.info = self.client.create_stream(self.name, body)
                 res.after = display(res.info.get('config') or after)
             self._remember(res.info or {'config': after, 'state': {'messages': 0}}, consumers_gone=True)
             return res
@@ -629,8 +623,8 @@ class StreamResource(object):
             res.warnings.append('stream %s recreated: %d messages deleted' % (
                 self.name, (current.get('state') or {}).get('messages', 0)))
             if not check_mode:
-                self.client.api('STREAM.DELETE.%s' % self.name)
-                res.info = self.client.api('STREAM.CREATE.%s' % self.name, body)
+                self.client.delete_stream(self.name)
+                res.info = self.client.create_stream(self.name, body)
                 res.after = display(res.info.get('config') or after)
             # its consumers went with the old stream
             self._remember(res.info or {'config': after, 'state': {'messages': 0}}, consumers_gone=True)
@@ -646,7 +640,7 @@ class StreamResource(object):
         res.action, res.changed = ('moved' if moving else 'updated'), True
         res.after = display(after)
         if not check_mode:
-            res.info = self.client.api('STREAM.UPDATE.%s' % self.name, body)
+            res.info = self.client.update_stream(self.name, body)
             res.after = display(res.info.get('config') or after)
         self._remember(res.info or dict(current, config=after))
         return res
@@ -673,23 +667,17 @@ class ConsumerResource(object):
             if self.stream in listing:
                 return (listing[self.stream] or {}).get('config') or {}
             raise self._missing_stream()
-        try:
-            return self.client.api('STREAM.INFO.%s' % self.stream).get('config') or {}
-        except JetStreamAPIError as exc:
-            if exc.err_code == 10059 or exc.code == 404:
-                raise self._missing_stream()
-            raise
+        info = self.client.stream_info(self.stream)
+        if info is None:
+            raise self._missing_stream()
+        return info.get('config') or {}
 
     def info(self):
         listings = getattr(self.client, 'consumer_listing', None)
         if listings is not None and self.stream in listings:
             return listings[self.stream].get(self.name)
-        try:
-            return self.client.api('CONSUMER.INFO.%s.%s' % (self.stream, self.name))
-        except JetStreamAPIError as exc:
-            if exc.err_code in (10014, 10059) or exc.code == 404:
-                return None   # no consumer, or no stream (ensure reports that through stream_config)
-            raise
+        # None for no consumer, and for no stream (ensure reports that through stream_config)
+        return self.client.consumer_info(self.stream, self.name)
 
     def _remember(self, info):
         listings = getattr(self.client, 'consumer_listing', None)
@@ -701,8 +689,7 @@ class ConsumerResource(object):
                 listing[self.name] = info
 
     def _send(self, config):
-        body = {'stream_name': self.stream, 'config': config}
-        return self.client.api('CONSUMER.CREATE.%s.%s' % (self.stream, self.name), body)
+        return self.client.create_consumer(self.stream, self.name, config)
 
     def ensure(self, desired, state='present', recreate=False, check_mode=False):
         res = Result(self.kind, '%s/%s' % (self.stream, self.name))
@@ -716,7 +703,7 @@ class ConsumerResource(object):
                 res.action, res.changed = 'deleted', True
                 res.changes = ['delete']
                 if not check_mode:
-                    self.client.api('CONSUMER.DELETE.%s.%s' % (self.stream, self.name))
+                    self.client.delete_consumer(self.stream, self.name)
                 self._remember(None)
             else:
                 res.action = 'absent'
@@ -758,7 +745,7 @@ class ConsumerResource(object):
             res.action, res.changed = 'recreated', True
             res.after = display(after)
             if not check_mode:
-                self.client.api('CONSUMER.DELETE.%s.%s' % (self.stream, self.name))
+                self.client.delete_consumer(self.stream, self.name)
                 res.info = self._send(body)
                 res.after = display(res.info.get('config') or after)
             self._remember(res.info or dict(current, config=after))

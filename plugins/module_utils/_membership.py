@@ -225,22 +225,22 @@ class Membership(object):
 
     # -- changes ---------------------------------------------------------------------------------
     def meta_stepdown(self):
-        return self.client.request('$JS.API.META.LEADER.STEPDOWN', {})
+        return self.client.meta_leader_stepdown()
 
     def group_stepdown(self, group):
         if group['kind'] == 'stream':
-            return self.client.api('STREAM.LEADER.STEPDOWN.%s' % group['stream'], {})
-        return self.client.api('CONSUMER.LEADER.STEPDOWN.%s.%s' % (group['stream'], group['consumer']), {})
+            return self.client.stream_leader_stepdown(group['stream'])
+        return self.client.consumer_leader_stepdown(group['stream'], group['consumer'])
 
     def account_groups(self):
         """The connected account's streams and consumers (STREAM.LIST / CONSUMER.LIST), as asset_map entries."""
         out = []
-        for st in self.client.paged('STREAM.LIST', 'streams'):
+        for st in self.client.streams():
             name = st['config']['name']
             reps = int(st['config'].get('num_replicas') or 1)
             out.append(dict(kind='stream', account='(this account)', stream=name, consumer=None, replicas=reps,
                             peers=_peers(st.get('cluster')), leader=(st.get('cluster') or {}).get('leader')))
-            for con in self.client.paged('CONSUMER.LIST.%s' % name, 'consumers'):
+            for con in self.client.consumers(name):
                 creps = int((con.get('config') or {}).get('num_replicas') or 0) or reps
                 out.append(dict(kind='consumer', account='(this account)', stream=name, consumer=con['name'],
                                 replicas=creps, peers=_peers(con.get('cluster')),
@@ -248,7 +248,7 @@ class Membership(object):
         return out
 
     def remove_peer(self, peer_id):
-        return self.client.request('$JS.API.SERVER.REMOVE', {'peer_id': peer_id})
+        return self.client.remove_peer(peer_id)
 
 
 def wait_until(predicate, timeout, interval=0.5):

@@ -24,6 +24,11 @@ import socket
 import ssl
 import time
 
+from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import JetStreamAPIError, api_subject
+
+# The probe's one JetStream request (the account's JetStream info).
+JS_INFO_SUBJECT = api_subject('INFO')
+
 
 class ProbeFailed(Exception):
     """A probe step failed; ``step`` names it."""
@@ -170,9 +175,9 @@ def probe(host, port, timeout=10.0, tls=False, ca_file=None, cert_file=None, key
             done('request/reply')
 
             if jetstream:
-                step = 'JetStream API ($JS.API.INFO)'
+                step = 'JetStream API (%s)' % JS_INFO_SUBJECT
                 inbox = '_INBOX.natsops.probe.%s.js' % token
-                conn.send(('SUB %s 3\r\nPUB $JS.API.INFO %s 0\r\n\r\n' % (inbox, inbox)).encode('ascii'))
+                conn.send(('SUB %s 3\r\nPUB %s %s 0\r\n\r\n' % (inbox, JS_INFO_SUBJECT, inbox)).encode('ascii'))
                 subject, sid, reply, headers, data = conn.next_message()
                 if headers.startswith(b'NATS/1.0 503'):
                     raise ProbeFailed(step, 'no responders: JetStream is not available to this account')
@@ -180,9 +185,9 @@ def probe(host, port, timeout=10.0, tls=False, ca_file=None, cert_file=None, key
                     resp = json.loads(data.decode('utf-8'))
                 except ValueError:
                     raise ProbeFailed(step, 'the reply is not JSON: %r' % data[:80])
-                if resp.get('error'):
-                    err = resp['error']
-                    raise ProbeFailed(step, '%s (err_code %s)' % (err.get('description'), err.get('err_code')))
+                error = JetStreamAPIError.from_reply(resp, None)
+                if error is not None:
+                    raise ProbeFailed(step, str(error))
                 done('jetstream')
         except ProbeFailed:
             raise

@@ -5,7 +5,7 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""JetStream stream snapshot (backup) and restore over the $JS.API, in the NATS CLI's on-disk layout
+"""JetStream stream snapshot (backup) and restore through the JetStream API, in the NATS CLI's on-disk layout
 (the archive and backup.json) plus a manifest with the data's SHA-256 and the message range.
 
 The layout follows natscli v0.5.0 (jsm.go v0.5.0, snapshots.go): the archive is named stream.arc.s2 when the
@@ -28,7 +28,7 @@ try:
 except ImportError:  # pragma: no cover
     asyncio = None
 
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import JetStreamAPIError, version_tuple
+from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import version_tuple
 
 DATA_FILE = 'stream.arc.s2'             # what natscli v0.5.0 writes for nats-server 2.15.0 and newer
 LEGACY_DATA_FILE = 'stream.tar.s2'      # ... and for older servers (the tar snapshot format)
@@ -100,7 +100,9 @@ def _larger_reads(size=256 * 1024):
 def backup(client, stream, dest, consumers=True, check_msgs=False, chunk_size=None, window_size=None,
            timeout=3600, progress_file=None):
     """Snapshot `stream` into directory `dest` (written as dest.partial, renamed once complete)."""
-    info = client.api('STREAM.INFO.%s' % stream)
+    info = client.stream_info(stream)
+    if info is None:
+        raise SnapshotError('stream %s does not exist' % stream)
     config = info.get('config') or {}
     if config.get('storage') == 'memory':
         raise SnapshotError('stream %s uses memory storage; JetStream can only snapshot file-storage streams' % stream)
@@ -204,13 +206,8 @@ async def _backup(client, stream, data_path, consumers, check_msgs, chunk_size, 
             body['chunk_size'] = int(chunk_size)
         if window_size:
             body['window_size'] = int(window_size)
-        resp = await nc.request('%s.STREAM.SNAPSHOT.%s' % (client.prefix, stream), json.dumps(body).encode(),
-                                timeout=client.request_timeout if not check_msgs else max(client.request_timeout, 600))
-        reply = json.loads(resp.data) if resp.data else {}
-        if reply.get('error'):
-            err = reply['error']
-            raise JetStreamAPIError(err.get('description', 'snapshot failed'), code=err.get('code'),
-                                    err_code=err.get('err_code'), subject='STREAM.SNAPSHOT.%s' % stream)
+        reply = await client.snapshot_stream(
+            stream, body, timeout=client.request_timeout if not check_msgs else max(client.request_timeout, 600))
         await asyncio.wait_for(done, timeout)
     finally:
         try:
@@ -341,13 +338,7 @@ async def _request_when_routed(nc, subject, payload, timeout, wait=10.0):
 async def _restore(client, data_path, config, state, chunk_size, timeout):
     nc = client.nc
     name = config['name']
-    resp = await nc.request('%s.STREAM.RESTORE.%s' % (client.prefix, name),
-                            json.dumps({'config': config, 'state': state}).encode(), timeout=client.request_timeout)
-    reply = json.loads(resp.data) if resp.data else {}
-    if reply.get('error'):
-        err = reply['error']
-        raise JetStreamAPIError(err.get('description', 'restore failed'), code=err.get('code'),
-                                err_code=err.get('err_code'), subject='STREAM.RESTORE.%s' % name)
+    reply = await client.restore_stream(config, state)
     deliver = reply['deliver_subject']
     max_payload = int(nc.max_payload or 1024 * 1024)
     chunk_size = min(chunk_size, max_payload)
@@ -362,12 +353,7 @@ async def _restore(client, data_path, config, state, chunk_size, timeout):
                 raise SnapshotError('the server rejected restore data at byte %d: %s' % (sent, ack.data.decode()))
             sent += len(block)
     final = await _request_when_routed(nc, deliver, b'', timeout)
-    result = json.loads(final.data) if final.data else {}
-    if result.get('error'):
-        err = result['error']
-        raise JetStreamAPIError(err.get('description', 'restore failed'), code=err.get('code'),
-                                err_code=err.get('err_code'), subject='STREAM.RESTORE.%s' % name)
-    return result
+    return client.restore_result(final.data, name)
 
 
 def wait_current(client, stream, timeout=120):
@@ -376,11 +362,11 @@ def wait_current(client, stream, timeout=120):
     good = 0
     info = {}
     while time.time() < deadline:
-        info = client.api('STREAM.INFO.%s' % stream)
+        info = client.stream_info(stream) or {}
         cluster = info.get('cluster') or {}
         replicas = cluster.get('replicas') or []
         expected = int((info.get('config') or {}).get('num_replicas', 1)) - 1
-        if (not cluster or cluster.get('leader')) and len(replicas) >= expected and \
+        if info and (not cluster or cluster.get('leader')) and len(replicas) >= expected and \
                 all(r.get('current') and not r.get('offline') for r in replicas):
             good += 1
             if good >= 3:

@@ -203,12 +203,12 @@ def _desired(fields, kind, entry):
 
 def load_listings(client, streams):
     """One listing of every stream, and of the consumers of ``streams``, instead of a request per resource."""
-    client.stream_listing = dict((s['config']['name'], s) for s in client.paged('STREAM.LIST', 'streams'))
+    client.stream_listing = dict((s['config']['name'], s) for s in client.streams())
     client.consumer_listing = {}
     for stream in sorted(streams):
         if stream in client.stream_listing:
             client.consumer_listing[stream] = dict(
-                (c['name'], c) for c in client.paged('CONSUMER.LIST.%s' % stream, 'consumers'))
+                (c['name'], c) for c in client.consumers(stream))
 
 
 def execute(client, p, entries, plan, check_mode, results):

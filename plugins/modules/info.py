@@ -111,14 +111,13 @@ def main():
                        'server_name', 'server_id', 'version', 'cluster', 'domain', 'jetstream', 'connect_urls')),
                    api_level=int((account.get('api') or {}).get('level') or 0),
                    account=dict((k, v) for k, v in account.items() if k != 'type'))
-        body = {'subject': module.params['subject']} if module.params['subject'] else None
-        all_streams = client.paged('STREAM.LIST', 'streams', body) if gather else []
+        all_streams = client.streams(module.params['subject']) if gather else []
         plain = [s for s in all_streams if not s['config']['name'].startswith(('KV_', 'OBJ_'))]
         if 'streams' in gather:
             out['streams'] = plain
         if 'consumers' in gather:
             out['consumers'] = dict((s['config']['name'],
-                                     client.paged('CONSUMER.LIST.%s' % s['config']['name'], 'consumers'))
+                                     client.consumers(s['config']['name']))
                                     for s in all_streams)
         if 'kv_buckets' in gather:
             out['kv_buckets'] = [{'bucket': s['config']['name'][3:], 'stream': s} for s in all_streams

@@ -144,7 +144,8 @@ groups_on_server:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
-    JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
+    MEMBER_CHANGE_IN_FLIGHT, PEER_NOT_A_MEMBER, JetStreamAPIError, JetStreamClient, jetstream_argument_spec,
+    nats_common_module_kwargs)
 from ansible_collections.natsops.jetstream.plugins.module_utils import _membership as mb
 
 
@@ -279,7 +280,7 @@ def run_removal(module, ms, server, meta, groups, answered, member, out, p):
         try:
             ms.remove_peer(peer_id)
         except JetStreamAPIError as exc:
-            if exc.err_code not in (10044, 10202):  # already gone / a member change in flight: poll again
+            if exc.err_code not in (PEER_NOT_A_MEMBER, MEMBER_CHANGE_IN_FLIGHT):  # gone already, or busy: poll again
                 raise
         m = ms.snapshot()[0]
         names = set(r.get('name') for r in m.get('replicas') or []) | set([m.get('leader')])

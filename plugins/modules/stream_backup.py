@@ -158,12 +158,9 @@ def main():
         if window is not None and client.server_version() < (2, 12, 5):
             module.fail_json(msg='window_size: needs nats-server 2.12.5 or later; the connected server runs %s'
                              % client.server_info().get('version'))
-        try:
-            info = client.api('STREAM.INFO.%s' % p['stream'])
-        except JetStreamAPIError as exc:
-            if exc.err_code == 10059:
-                module.fail_json(msg='stream %s does not exist' % p['stream'])
-            raise
+        info = client.stream_info(p['stream'])
+        if info is None:
+            module.fail_json(msg='stream %s does not exist' % p['stream'])
         state = info.get('state') or {}
         if (info.get('config') or {}).get('storage') == 'memory':
             module.fail_json(msg='stream %s uses memory storage; JetStream can only snapshot file-storage streams'

@@ -188,12 +188,7 @@ def main():
     replaced = 0
     try:
         cfg = target_config(meta['config'], p['placement'], p['replicas'], client.server_version())
-        try:
-            existing = client.api('STREAM.INFO.%s' % name)
-        except JetStreamAPIError as exc:
-            if exc.err_code != 10059:
-                raise
-            existing = None
+        existing = client.stream_info(name)
         if existing:
             replaced = (existing.get('state') or {}).get('messages', 0)
             if not p['replace']:
@@ -203,7 +198,7 @@ def main():
         if module.check_mode:
             module.exit_json(changed=True, stream=name, replaced_messages=replaced, manifest=manifest, **found)
         if existing:
-            client.api('STREAM.DELETE.%s' % name)
+            client.delete_stream(name)
         start = time.time()
         restore(client, os.path.join(src, backup['data_file']), cfg, meta['state'], chunk_size=p['chunk_size'],
                 timeout=p['timeout'])
