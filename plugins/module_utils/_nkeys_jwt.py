@@ -851,15 +851,15 @@ def plan(path, desired, issuer_public, kind):
     return 'sign', before, 'claims changed', changes
 
 
-def account_signer_check(account_jwt_path, issuer_public, option):
+def account_signer_check(account_jwt_path, issuer_public, option, jwt_option='account_jwt'):
     """Read an account JWT (verified) and check ``issuer_public`` is its identity or one of its signing keys.
-    Returns (account public key, scope or None)."""
+    Returns (account public key, scope or None). ``option`` names the issuer's option, ``jwt_option`` the file's."""
     token = read_jwt_file(account_jwt_path)
     if not token:
-        raise JwtError('%s: no account JWT at %s' % (option, account_jwt_path))
-    dummy, claims = decode(token, account_jwt_path)
+        raise JwtError('%s: no account JWT at %s' % (jwt_option, account_jwt_path))
+    dummy, claims = decode(token, '%s (%s)' % (jwt_option, account_jwt_path))
     if claims.get('nats', {}).get('type') != 'account':
-        raise JwtError('%s: %s is not an account JWT' % (option, account_jwt_path))
+        raise JwtError('%s: %s is not an account JWT' % (jwt_option, account_jwt_path))
     sub = claims['sub']
     if issuer_public == sub:
         return sub, None
@@ -872,16 +872,16 @@ def account_signer_check(account_jwt_path, issuer_public, option):
                    % (option, issuer_public, sub, account_jwt_path))
 
 
-def operator_signer_check(operator_jwt_path, issuer_public, option):
+def operator_signer_check(operator_jwt_path, issuer_public, option, jwt_option='operator_jwt'):
     """Check the account's issuer against an operator JWT: its identity or a signing key; with
-    strict_signing_key_usage only a signing key."""
+    strict_signing_key_usage only a signing key. ``option`` names the issuer's option, ``jwt_option`` the file's."""
     token = read_jwt_file(operator_jwt_path)
     if not token:
-        raise JwtError('%s: no operator JWT at %s' % (option, operator_jwt_path))
-    dummy, claims = decode(token, operator_jwt_path)
+        raise JwtError('%s: no operator JWT at %s' % (jwt_option, operator_jwt_path))
+    dummy, claims = decode(token, '%s (%s)' % (jwt_option, operator_jwt_path))
     nats = claims.get('nats', {})
     if nats.get('type') != 'operator':
-        raise JwtError('%s: %s is not an operator JWT' % (option, operator_jwt_path))
+        raise JwtError('%s: %s is not an operator JWT' % (jwt_option, operator_jwt_path))
     keys = nats.get('signing_keys') or []
     if issuer_public in keys:
         return claims['sub']
@@ -905,6 +905,11 @@ def seed_options(prefix):
         prefix + 'seed_file': dict(type='path', no_log=False),
         prefix + 'seed': dict(type='str', no_log=True),
     }
+
+
+def given_option(params, prefix):
+    """The name of the seed option the task used (for messages)."""
+    return prefix + ('seed' if params.get(prefix + 'seed') else 'seed_file')
 
 
 def keypair_from_params(params, prefix, kind, required=True):

@@ -234,7 +234,8 @@ def main():
             subject = _nkeys_jwt.public_key(_nkeys_jwt.keypair_from_params(p, '', 'account'))
         issuer = _nkeys_jwt.keypair_from_params(p, 'issuer_', 'operator')
         if p['operator_jwt']:
-            _nkeys_jwt.operator_signer_check(p['operator_jwt'], _nkeys_jwt.public_key(issuer), 'issuer_seed')
+            _nkeys_jwt.operator_signer_check(p['operator_jwt'], _nkeys_jwt.public_key(issuer),
+                                             _nkeys_jwt.given_option(p, 'issuer_'))
         desired = _nkeys_jwt.account_claims(
             p['name'], subject, limits=p['limits'], jetstream=p['jetstream'], jetstream_tiers=p['jetstream_tiers'],
             exports=p['exports'], imports=p['imports'], signing_keys=p['signing_keys'], revocations=p['revocations'],

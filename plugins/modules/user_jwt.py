@@ -263,7 +263,8 @@ def main():
         issuer_public = _nkeys_jwt.public_key(issuer)
         issuer_account, scope = p['issuer_account'], None
         if p['account_jwt']:
-            account, scope = _nkeys_jwt.account_signer_check(p['account_jwt'], issuer_public, 'issuer_seed')
+            account, scope = _nkeys_jwt.account_signer_check(p['account_jwt'], issuer_public,
+                                                             _nkeys_jwt.given_option(p, 'issuer_'))
             if issuer_account and issuer_account != account:
                 raise _nkeys_jwt.JwtError('issuer_account: %s is not the account of account_jwt (%s)'
                                           % (issuer_account, account))

@@ -316,12 +316,19 @@ def test_account_jetstream_max_streams_enforced(lab):
             await js.add_stream(name="S2", subjects=["s2.>"], storage=nats.js.api.StorageType.MEMORY)
             with pytest.raises(nats.js.errors.BadRequestError) as err:
                 await js.add_stream(name="S3", subjects=["s3.>"], storage=nats.js.api.StorageType.MEMORY)
-            return info, err.value
+            await js.delete_stream("S2")
+            # a stream reserving more than the account's 64 MiB of memory storage
+            with pytest.raises(nats.js.errors.APIError) as big:
+                await js.add_stream(name="BIG", subjects=["big.>"], storage=nats.js.api.StorageType.MEMORY,
+                                    max_bytes=100 * 1024 * 1024)
+            return info, err.value, big.value
         finally:
             await nc.close()
-    info, err = asyncio.run(run())
+    info, err, big = asyncio.run(run())
     assert info.limits.max_streams == 2 and info.limits.max_memory == 64 * 1024 * 1024
+    assert info.limits.max_storage == 64 * 1024 * 1024
     assert "maximum number of streams reached" in str(err).lower(), str(err)
+    assert "insufficient" in str(big).lower() or "exceeds" in str(big).lower(), str(big)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -348,6 +355,8 @@ def test_bad_input_is_refused_before_signing(lab):
                                                      "in the future"),
         (dict(base, allowed_connection_types=["TELNET"]), "TELNET"),
         (dict(base, src=["10.0.0.0/33"]), "src: '10.0.0.0/33' is not a network"),
+        (dict(base, account_jwt=os.path.join(jwts, "NOPE.jwt")), "account_jwt: no account JWT at %s"
+         % os.path.join(jwts, "NOPE.jwt")),
         (dict(base, account_jwt=os.path.join(jwts, "APP.jwt"), issuer_seed_file=os.path.join(keys, "sys.nk")),
          "is neither the account %s nor one of its signing keys" % lab["pk"]["app"]),
         (dict(base, account_jwt=os.path.join(jwts, "APP.jwt"), issuer_seed_file=os.path.join(keys, "app-scoped.nk"),
@@ -376,3 +385,34 @@ def test_bad_input_is_refused_before_signing(lab):
     assert not os.path.exists(target)  # nothing written
     for name in os.listdir(keys):
         assert read(os.path.join(keys, name)).strip() not in stdout
+
+
+def test_nkey_module(lab):
+    d = os.path.join(lab["work"], "nk")
+    path = os.path.join(d, "k1.nk")
+    seed = read(os.path.join(lab["keys"], "alice.nk")).strip()
+    tasks = [
+        {"name": "check mode", NS + "nkey": {"name": "k1", "type": "account", "dir": d}, "check_mode": True},
+        {"name": "create", NS + "nkey": {"name": "k1", "type": "account", "dir": d}},
+        {"name": "again", NS + "nkey": {"name": "k1", "type": "account", "dir": d}},
+        {"name": "wrong type", NS + "nkey": {"name": "k1", "type": "user", "dir": d}, "ignore_errors": True},
+        {"name": "vault seed of the wrong type", NS + "nkey": {"name": "k2", "type": "account", "dir": d,
+                                                               "seed": seed}, "ignore_errors": True},
+        {"name": "vault seed", NS + "nkey": {"name": "k3", "type": "user", "dir": d, "seed": seed}},
+        {"name": "mode", "ansible.builtin.file": {"path": path, "mode": "0644"}},
+        {"name": "mode fixed", NS + "nkey": {"path": path, "type": "account"}},
+    ]
+    results, stdout = run_play(lab["work"], tasks, expect_fail=True)
+    check, create, again, wrong, wrong_seed, vault, dummy, mode = results
+    assert check["changed"] and check["operation"] == "created" and "public_key" not in check
+    assert create["changed"] and create["public_key"].startswith("A")
+    assert create["diff"]["after"]["public_key"] == create["public_key"] and create["diff"]["before"] == {}
+    assert not again["changed"] and again["public_key"] == create["public_key"]
+    assert wrong["failed"] and "this is the seed of an account key (SA...), a user seed (SU...) is needed" in wrong["msg"]
+    assert wrong_seed["failed"] and "seed: this is the seed of a user key" in wrong_seed["msg"]
+    assert vault["changed"] and vault["public_key"] == lab["pk"]["alice"]
+    assert read(os.path.join(d, "k3.nk")).strip() == seed
+    assert mode["changed"] and mode["operation"] == "mode"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and stat.S_IMODE(os.stat(d).st_mode) == 0o700
+    assert not os.path.exists(os.path.join(d, "k2.nk"))
+    assert seed not in stdout and read(path).strip() not in stdout

@@ -364,5 +364,9 @@ def test_signer_checks(tmp_path, keys):
     j.ensure_jwt(FakeModule(), 'account', j.account_claims('A', pub(keys, 'acct'), signing_keys=[pub(keys, 'acctsk')]),
                  keys['opsk'][1], acct_path)
     assert j.account_signer_check(acct_path, pub(keys, 'acctsk'), 'issuer_seed') == (pub(keys, 'acct'), None)
-    with pytest.raises(JwtError, match='neither the account'):
+    with pytest.raises(JwtError, match='^issuer_seed: the issuer .* is neither the account'):
         j.account_signer_check(acct_path, pub(keys, 'sys'), 'issuer_seed')
+    with pytest.raises(JwtError, match='^account_jwt: no account JWT at'):
+        j.account_signer_check(str(tmp_path / 'missing.jwt'), pub(keys, 'sys'), 'issuer_seed')
+    with pytest.raises(JwtError, match='^operator_jwt: .* is not an operator JWT'):
+        j.operator_signer_check(acct_path, pub(keys, 'opsk'), 'issuer_seed')
