@@ -28,10 +28,15 @@ import tempfile
 import time
 import traceback
 
+# nkeys 0.2.0 or later: encode_seed and the PyNaCl keys (0.1.0 had neither)
+NKEYS_REQUIREMENT = 'nkeys>=0.2.0'
 try:
     import nkeys
     import nacl.signing
     import nacl.exceptions
+    if not hasattr(nkeys, 'encode_seed'):
+        raise ImportError('nkeys %s is too old: %s is needed' % (getattr(nkeys, '__version__', '< 0.2.0'),
+                                                                 NKEYS_REQUIREMENT))
     HAS_NKEYS = True
     NKEYS_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - exercised through missing_required_lib

@@ -24,7 +24,7 @@ description:
     resolver) is a separate step.
   - Runs on the controller (C(delegate_to) V(localhost) or C(connection) V(local)); it does not connect to NATS.
 requirements:
-  - nkeys
+  - nkeys >= 0.2.0 (the NATS maintainers' Python nkeys, with PyNaCl)
 author: natsops maintainers (@natsops)
 options:
   path:
@@ -225,7 +225,7 @@ def main():
                                                ('jetstream', 'jetstream_tiers')],
                            required_one_of=[('public_key', 'seed', 'seed_file'), ('issuer_seed', 'issuer_seed_file')])
     if not _nkeys_jwt.HAS_NKEYS:
-        module.fail_json(msg=missing_required_lib('nkeys'), exception=_nkeys_jwt.NKEYS_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib(_nkeys_jwt.NKEYS_REQUIREMENT), exception=_nkeys_jwt.NKEYS_IMPORT_ERROR)
     p = module.params
     try:
         if p['public_key']:

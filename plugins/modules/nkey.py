@@ -19,7 +19,7 @@ description:
     (C(delegate_to) V(localhost) or C(connection) V(local)) and keep the directory outside the repository, or bring
     seeds from a vault with O(seed).
 requirements:
-  - nkeys
+  - nkeys >= 0.2.0 (the NATS maintainers' Python nkeys, with PyNaCl)
 author: natsops maintainers (@natsops)
 options:
   name:
@@ -123,7 +123,7 @@ def main():
         supports_check_mode=True,
     )
     if not _nkeys_jwt.HAS_NKEYS:
-        module.fail_json(msg=missing_required_lib('nkeys'), exception=_nkeys_jwt.NKEYS_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib(_nkeys_jwt.NKEYS_REQUIREMENT), exception=_nkeys_jwt.NKEYS_IMPORT_ERROR)
     p = module.params
     kind = p['type']
     if p['name'] is not None and (not p['name'] or '/' in p['name'] or p['name'] in ('.', '..')):

@@ -19,7 +19,7 @@ description:
   - Bad input (a seed of the wrong type, malformed public keys or URLs) fails before anything is signed.
   - Runs on the controller (C(delegate_to) V(localhost) or C(connection) V(local)); it does not connect to NATS.
 requirements:
-  - nkeys
+  - nkeys >= 0.2.0 (the NATS maintainers' Python nkeys, with PyNaCl)
 author: natsops maintainers (@natsops)
 options:
   path:
@@ -144,7 +144,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[('seed', 'seed_file')], required_one_of=[('seed', 'seed_file')])
     if not _nkeys_jwt.HAS_NKEYS:
-        module.fail_json(msg=missing_required_lib('nkeys'), exception=_nkeys_jwt.NKEYS_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib(_nkeys_jwt.NKEYS_REQUIREMENT), exception=_nkeys_jwt.NKEYS_IMPORT_ERROR)
     p = module.params
     try:
         kp = _nkeys_jwt.keypair_from_params(p, '', 'operator')

@@ -23,7 +23,7 @@ description:
     type, a bad network in O(src), an O(expires) time in the past, permissions for a user of a scoped signing key.
   - Runs on the controller (C(delegate_to) V(localhost) or C(connection) V(local)); it does not connect to NATS.
 requirements:
-  - nkeys
+  - nkeys >= 0.2.0 (the NATS maintainers' Python nkeys, with PyNaCl)
 author: natsops maintainers (@natsops)
 options:
   path:
@@ -247,7 +247,7 @@ def main():
                            required_one_of=[('public_key', 'seed', 'seed_file'), ('issuer_seed', 'issuer_seed_file'),
                                             ('path', 'creds_path')])
     if not _nkeys_jwt.HAS_NKEYS:
-        module.fail_json(msg=missing_required_lib('nkeys'), exception=_nkeys_jwt.NKEYS_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib(_nkeys_jwt.NKEYS_REQUIREMENT), exception=_nkeys_jwt.NKEYS_IMPORT_ERROR)
     p = module.params
     try:
         user_kp = None

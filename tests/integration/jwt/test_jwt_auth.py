@@ -416,3 +416,22 @@ def test_nkey_module(lab):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and stat.S_IMODE(os.stat(d).st_mode) == 0o700
     assert not os.path.exists(os.path.join(d, "k2.nk"))
     assert seed not in stdout and read(path).strip() not in stdout
+
+
+def test_nats_cli_imports_the_operator_jwt(lab):
+    """The CLI's operator store (nsc's layout, nats.go's jwt/v2 decoder) takes the operator JWT and its keys."""
+    binary = nats_cli()
+    if not binary:
+        pytest.skip("the NATS CLI is not installed (scripts/tools.sh)")
+    home = tempfile.mkdtemp(prefix="natsops-jwt-cli-", dir=lab["work"])
+    env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
+               XDG_DATA_HOME=os.path.join(home, ".data"))
+    res = subprocess.run([binary, "auth", "operator", "import", os.path.join(lab["jwts"], "operator.jwt"),
+                          os.path.join(lab["keys"], "operator.nk"), os.path.join(lab["keys"], "operator-signing.nk")],
+                         capture_output=True, text=True, timeout=30, env=env, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    info = subprocess.run([binary, "auth", "operator", "info", "natsops-test"], capture_output=True, text=True,
+                          timeout=30, env=env, check=False)
+    assert info.returncode == 0, info.stdout + info.stderr
+    assert "Subject: %s" % lab["pk"]["operator"] in info.stdout
+    assert lab["pk"]["operator-signing"] in info.stdout and "nats://127.0.0.1:4222" in info.stdout
