@@ -27,7 +27,9 @@ requirements:
 author: natsops maintainers (@natsops)
 options:
   path:
-    description: The JWT file (written C(0644)). At least one of O(path) and O(creds_path) is required.
+    description: >-
+      The JWT file (written C(0600): a bearer JWT alone authenticates). At least one of O(path) and O(creds_path) is
+      required.
     type: path
   creds_path:
     description: The user's C(.creds) file (written C(0600)). Needs the user's seed (O(seed_file) or O(seed)).
@@ -277,7 +279,7 @@ def main():
             resp=_clean(p['resp']), src=p['src'], subs=p['subs'], data=p['data'], payload=p['payload'],
             bearer_token=p['bearer_token'], allowed_connection_types=p['allowed_connection_types'])
         result = _nkeys_jwt.ensure_jwt(module, 'user', desired, issuer, p['path'], creds_path=p['creds_path'],
-                                       user_kp=user_kp)
+                                       user_kp=user_kp, jwt_mode=0o600)
     except _nkeys_jwt.JwtError as exc:
         module.fail_json(msg='user %s: %s' % (p['name'], exc))
     except (IOError, OSError) as exc:

@@ -17,7 +17,7 @@ import pytest
 from conftest import OperatorServer, nats_cli, node_checker, run_play
 
 NS = "natsops.jetstream."
-USERS = ("alice", "bob", "revoked", "jsuser", "scoped", "expiring")
+USERS = ("alice", "bob", "revoked", "jsuser", "scoped", "expiring", "tieruser")
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def lab():
     keys, jwts, creds = os.path.join(work, "keys"), os.path.join(work, "jwt"), os.path.join(work, "creds")
     revoke_at = int(time.time()) + 3600  # every JWT of the revoked user issued before this is refused
     nkeys = [("operator", "operator"), ("operator-signing", "operator"), ("sys", "account"), ("app", "account"),
-             ("app-signing", "account"), ("app-scoped", "account")] + [(u, "user") for u in USERS]
+             ("app-signing", "account"), ("app-scoped", "account"), ("tiered", "account")] + [(u, "user") for u in USERS]
     tasks = [{"name": "nkeys", NS + "nkey": {"name": "{{ item.0 }}", "type": "{{ item.1 }}", "dir": keys},
               "loop": nkeys, "register": "k"},
              {"set_fact": {"pk": "{{ dict(k.results | map(attribute='item.0') | zip(k.results | "
@@ -36,7 +36,8 @@ def lab():
     results, stdout = run_play(work, tasks)
     pk = dict((r["item"][0], r["public_key"]) for r in results[0]["results"])
     server = OperatorServer(os.path.join(jwts, "operator.jwt"), pk["sys"],
-                            {pk["sys"]: os.path.join(jwts, "SYS.jwt"), pk["app"]: os.path.join(jwts, "APP.jwt")})
+                            {pk["sys"]: os.path.join(jwts, "SYS.jwt"), pk["app"]: os.path.join(jwts, "APP.jwt"),
+                             pk["tiered"]: os.path.join(jwts, "TIERED.jwt")})
     server.start()
     yield dict(work=work, keys=keys, jwts=jwts, creds=creds, pk=pk, server=server, tasks=tasks, results=results,
                revoke_at=revoke_at, stdout=stdout)
@@ -69,15 +70,18 @@ def account_tasks(keys, jwts, revoke_at):
             "revocations": "{{ {pk['revoked']: %d} }}" % revoke_at,
             "exports": [{"name": "orders", "subject": "orders.>", "type": "stream"}],
             "description": "the test application"}},
+        {"name": "account with JetStream tiers", NS + "account_jwt": {
+            "path": os.path.join(jwts, "TIERED.jwt"), "name": "TIERED", "seed_file": os.path.join(keys, "tiered.nk"),
+            "issuer_seed_file": os.path.join(keys, "operator.nk"), "operator_jwt": os.path.join(jwts, "operator.jwt"),
+            "jetstream_tiers": {"R1": {"mem_storage": "32MiB", "disk_storage": "32MiB", "streams": 1},
+                                "R3": {"mem_storage": "16MiB", "disk_storage": "16MiB", "streams": 3}}}},
     ]
 
 
 def user_tasks(keys, jwts, creds):
-    app_jwt = os.path.join(jwts, "APP.jwt")
-
-    def user(name, issuer="app.nk", **claims):
+    def user(name, issuer="app.nk", account="APP.jwt", **claims):
         args = {"name": name, "seed_file": os.path.join(keys, name + ".nk"),
-                "issuer_seed_file": os.path.join(keys, issuer), "account_jwt": app_jwt,
+                "issuer_seed_file": os.path.join(keys, issuer), "account_jwt": os.path.join(jwts, account),
                 "path": os.path.join(jwts, name + ".jwt"), "creds_path": os.path.join(creds, name + ".creds")}
         args.update(claims)
         return {"name": "user " + name, NS + "user_jwt": args}
@@ -89,6 +93,7 @@ def user_tasks(keys, jwts, creds):
         user("revoked"),
         user("jsuser"),
         user("scoped", issuer="app-scoped.nk"),
+        user("tieruser", issuer="tiered.nk", account="TIERED.jwt"),
     ]
 
 
@@ -435,3 +440,25 @@ def test_nats_cli_imports_the_operator_jwt(lab):
     assert info.returncode == 0, info.stdout + info.stderr
     assert "Subject: %s" % lab["pk"]["operator"] in info.stdout
     assert lab["pk"]["operator-signing"] in info.stdout and "nats://127.0.0.1:4222" in info.stdout
+
+
+def test_account_jetstream_tiers_enforced(lab):
+    """Per-replica-tier limits (the claim nats-jwt drops): the R1 tier allows one stream."""
+    creds = os.path.join(lab["creds"], "tieruser.creds")
+
+    async def run():
+        nc, dummy = await _session(lab["server"].url, creds)
+        js = nc.jetstream()
+        try:
+            info = await js.account_info()
+            await js.add_stream(name="T1", subjects=["t1.>"], storage=nats.js.api.StorageType.MEMORY)
+            with pytest.raises(nats.js.errors.BadRequestError) as err:
+                await js.add_stream(name="T2", subjects=["t2.>"], storage=nats.js.api.StorageType.MEMORY)
+            return info, err.value
+        finally:
+            await nc.close()
+    info, err = asyncio.run(run())
+    assert sorted(info.tiers) == ["R1", "R3"], info
+    assert info.tiers["R1"].limits.max_streams == 1 and info.tiers["R3"].limits.max_streams == 3
+    assert info.tiers["R1"].limits.max_memory == 32 * 1024 * 1024
+    assert "maximum number of streams reached" in str(err).lower(), str(err)
