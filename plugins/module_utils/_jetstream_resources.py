@@ -478,18 +478,19 @@ class Result(object):
 
 
 class StreamResource(object):
-    """A stream. When the client carries listings (``stream_listing``: name -> info, ``consumer_listing``:
-    stream -> {consumer: info}, as apply sets them), they are read instead of the server and kept current with
-    every change made, or planned in check mode, so later resources of the same run see the planned state."""
+    """A stream. With a ``Listing`` (``_listing``, as apply passes one), the listing is read instead of the
+    server and kept current with every change made, or planned in check mode, so later resources of the same
+    run see the planned state."""
 
     kind = 'stream'
 
-    def __init__(self, client, name):
+    def __init__(self, client, name, listing=None):
         if not NAME_RE.match(name or ''):
             raise ValidationError("name: %r is not a valid stream name (1-255 characters, no '.', '*', '>', "
                                   "'/', '\\\\' or whitespace)" % name)
         self.client = client
         self.name = name
+        self.listing = listing
         self._info = None
         self._loaded = False
 
@@ -497,9 +498,8 @@ class StreamResource(object):
     def info(self, refresh=False):
         if self._loaded and not refresh:
             return self._info
-        listing = getattr(self.client, 'stream_listing', None)
-        if listing is not None and not refresh:
-            self._info = listing.get(self.name)
+        if self.listing is not None and not refresh:
+            self._info = self.listing.stream(self.name)
             self._loaded = True
             return self._info
         self._info = self.client.stream_info(self.name)
@@ -511,20 +511,12 @@ class StreamResource(object):
         return (info or {}).get('config') or {}
 
     def _remember(self, info, consumers_gone=False):
-        listing = getattr(self.client, 'stream_listing', None)
-        if listing is not None:
-            listing[self.name] = info
-        consumers = getattr(self.client, 'consumer_listing', None)
-        if consumers is not None and (consumers_gone or self.name not in consumers):
-            consumers[self.name] = {}
+        if self.listing is not None:
+            self.listing.put_stream(self.name, info, consumers_gone)
 
     def _forget(self):
-        listing = getattr(self.client, 'stream_listing', None)
-        if listing is not None:
-            listing.pop(self.name, None)
-        consumers = getattr(self.client, 'consumer_listing', None)
-        if consumers is not None:
-            consumers.pop(self.name, None)
+        if self.listing is not None:
+            self.listing.drop_stream(self.name)
 
     # -- validation against the live system -----------------------------------------------------
     def validate(self, desired, creating):
@@ -544,10 +536,11 @@ class StreamResource(object):
                                           % (replicas, size, sinfo.get('cluster')))
         subjects = desired.get('subjects')
         if subjects:
-            listing = getattr(self.client, 'stream_listing', None)
-            others = listing.values() if listing is not None else self.client.streams()
-            for other in others:
-                ocfg = other.get('config') or {}
+            if self.listing is not None:
+                others = self.listing.stream_configs()
+            else:
+                others = [s.get('config') or {} for s in self.client.streams()]
+            for ocfg in others:
                 if ocfg.get('name') == self.name:
                     continue
                 for mine in subjects:
@@ -649,23 +642,23 @@ class StreamResource(object):
 class ConsumerResource(object):
     kind = 'consumer'
 
-    def __init__(self, client, stream, name):
+    def __init__(self, client, stream, name, listing=None):
         for label, value in (('stream', stream), ('name', name)):
             if not NAME_RE.match(value or ''):
                 raise ValidationError('%s: %r is not a valid name' % (label, value))
         self.client = client
         self.stream = stream
         self.name = name
+        self.listing = listing
 
     def _missing_stream(self):
         return ValidationError('stream: %s does not exist; create it before its consumers' % self.stream)
 
     def stream_config(self):
         """Config of the consumer's stream (its consumer_limits give defaults); fails when it does not exist."""
-        listing = getattr(self.client, 'stream_listing', None)
-        if listing is not None:   # a listing of every stream (apply), kept current with what the run changes
-            if self.stream in listing:
-                return (listing[self.stream] or {}).get('config') or {}
+        if self.listing is not None:   # every stream (apply), kept current with what the run changes
+            if self.stream in self.listing.streams:
+                return (self.listing.stream(self.stream) or {}).get('config') or {}
             raise self._missing_stream()
         info = self.client.stream_info(self.stream)
         if info is None:
@@ -673,20 +666,14 @@ class ConsumerResource(object):
         return info.get('config') or {}
 
     def info(self):
-        listings = getattr(self.client, 'consumer_listing', None)
-        if listings is not None and self.stream in listings:
-            return listings[self.stream].get(self.name)
+        if self.listing is not None and self.listing.knows_consumers(self.stream):
+            return self.listing.consumer(self.stream, self.name)
         # None for no consumer, and for no stream (ensure reports that through stream_config)
         return self.client.consumer_info(self.stream, self.name)
 
     def _remember(self, info):
-        listings = getattr(self.client, 'consumer_listing', None)
-        if listings is not None:
-            listing = listings.setdefault(self.stream, {})
-            if info is None:
-                listing.pop(self.name, None)
-            else:
-                listing[self.name] = info
+        if self.listing is not None:
+            self.listing.put_consumer(self.stream, self.name, info)
 
     def _send(self, config):
         return self.client.create_consumer(self.stream, self.name, config)
@@ -791,6 +778,24 @@ def _bucket_managed(bucket, p):
     return managed
 
 
+KV_STREAM_PREFIX = 'KV_'
+OBJ_STREAM_PREFIX = 'OBJ_'
+BUCKET_KINDS = (('kv_bucket', KV_STREAM_PREFIX), ('object_store', OBJ_STREAM_PREFIX))
+
+
+def bucket_stream_name(kind, bucket):
+    """The stream that holds bucket ``bucket`` of ``kind`` (kv_bucket: KV_<bucket>, object_store: OBJ_<bucket>)."""
+    return dict(BUCKET_KINDS)[kind] + bucket
+
+
+def stream_kind(name):
+    """(kind, short name) of stream ``name``: ('kv_bucket', bucket), ('object_store', bucket) or ('stream', name)."""
+    for kind, prefix in BUCKET_KINDS:
+        if name.startswith(prefix):
+            return kind, name[len(prefix):]
+    return 'stream', name
+
+
 BUCKET_STREAM_DEFAULTS = {
     'retention': 'limits', 'max_consumers': -1, 'max_msgs': -1, 'max_bytes': -1, 'max_msg_size': -1, 'max_age': 0,
     'storage': 'file', 'num_replicas': 1, 'discard': 'new', 'duplicate_window': TWO_MINUTES,
@@ -820,7 +825,7 @@ def kv_stream_config(bucket, p):
     if marker_ttl:
         managed['allow_msg_ttl'] = True
         managed['subject_delete_marker_ttl'] = marker_ttl
-    create = dict(BUCKET_STREAM_DEFAULTS, name='KV_%s' % bucket, subjects=['$KV.%s.>' % bucket],
+    create = dict(BUCKET_STREAM_DEFAULTS, name=bucket_stream_name('kv_bucket', bucket), subjects=['$KV.%s.>' % bucket],
                   max_msgs_per_subject=1, deny_delete=True, deny_purge=False)
     create.update(managed)
     return create, managed
@@ -829,7 +834,7 @@ def kv_stream_config(bucket, p):
 def obj_stream_config(bucket, p):
     """(create config, managed update fields) of the OBJ_<bucket> stream for object_store options."""
     managed = _bucket_managed(bucket, p)
-    create = dict(BUCKET_STREAM_DEFAULTS, name='OBJ_%s' % bucket,
+    create = dict(BUCKET_STREAM_DEFAULTS, name=bucket_stream_name('object_store', bucket),
                   subjects=['$O.%s.C.>' % bucket, '$O.%s.M.>' % bucket], max_msgs_per_subject=-1)
     create.update(managed)
     return create, managed
