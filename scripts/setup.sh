@@ -16,6 +16,7 @@ APT_TOOLS=(
   promtool:prometheus                 # tests/unit/monitoring: promtool check/test rules, check config
   prometheus:prometheus               # tests/integration/monitoring: the storage alert on a real store
   prometheus-node-exporter:prometheus-node-exporter
+  node:nodejs npm:npm                 # tests/integration/jwt: @nats-io/jwt, an independent JWT decoder
 )
 need_apt=()
 for entry in "${APT_TOOLS[@]}"; do

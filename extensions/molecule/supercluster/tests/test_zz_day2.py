@@ -134,12 +134,20 @@ def create_stream(name, cluster):
     assert "error" not in r, r
 
 
-def stream_cluster(name):
-    deadline = time.time() + 15
+def stream_cluster(name, timeout=30):
+    """The stream's info once it has a leader. While its group elects one (a leader stepped down, a peer was
+    removed and the replicas are re-placed) nobody answers the request: that is retried within the timeout."""
+    deadline = time.time() + timeout
     while True:
-        info = js_request("$JS.API.STREAM.INFO." + name)
+        try:
+            info = js_request("$JS.API.STREAM.INFO." + name)
+        except AssertionError:
+            if time.time() > deadline:
+                raise
+            continue
         if info.get("cluster", {}).get("leader") or time.time() > deadline:
             return info
+        time.sleep(0.5)
 
 
 def assert_nothing_lost(pub):
@@ -238,6 +246,7 @@ def test_grow_drain_and_shrink_cluster_c1_under_load(host):
 
 def test_kill_9_of_a_stream_leader_under_load(host):
     once(host)
+    reset_spares()
     create_stream("DRILL", "c2")
     pub = Publisher(urls(["c1-n1", "c3-n1"]), ["DRILL"])
     pub.start()
@@ -277,6 +286,7 @@ def test_kill_9_of_a_stream_leader_under_load(host):
 
 def test_jetstream_limits_grow_by_reload_and_never_below_what_is_stored(host):
     once(host)
+    reset_spares()
     create_stream("LIMITS", "c1")
     r = js_request("$JS.API.STREAM.UPDATE.LIMITS", {"name": "LIMITS", "subjects": ["limits.>"], "num_replicas": 3,
                                                     "max_bytes": 1048576, "placement": {"cluster": "c1"}})
@@ -305,6 +315,7 @@ def test_replace_a_failed_node_with_an_empty_disk(host):
     """Hardware loss: the machine comes back empty under the same name. Its peer was never removed, so site.yml
     reinstalls it and it catches up from its peers (docs/day2.md, 'Replace a failed node')."""
     once(host)
+    reset_spares()
     create_stream("REPLACE", "c1")
     pub = Publisher(urls(["c2-n1", "c3-n1"]), ["REPLACE"])
     pub.start()
