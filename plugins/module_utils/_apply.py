@@ -15,10 +15,11 @@ __metaclass__ = type
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.natsops.jetstream.plugins.module_utils._listing import Listing
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
-    CONSUMER_FIELDS, CONSUMER_MUTUALLY_EXCLUSIVE, STREAM_FIELDS, STREAM_MUTUALLY_EXCLUSIVE, ConsumerResource,
-    StreamResource, ValidationError, bucket_stream_name, build_desired, consumer_argument_spec, kv_argument_spec,
-    kv_stream_config, obj_stream_config, object_store_argument_spec, stream_argument_spec, stream_kind)
+from ansible_collections.natsops.jetstream.plugins.module_utils._buckets import (
+    bucket_stream_name, kv_argument_spec, kv_stream_config, obj_stream_config, object_store_argument_spec, stream_kind)
+from ansible_collections.natsops.jetstream.plugins.module_utils._consumer import CONSUMER_MUTUALLY_EXCLUSIVE, ConsumerResource, consumer_argument_spec
+from ansible_collections.natsops.jetstream.plugins.module_utils._fields import CONSUMER_FIELDS, STREAM_FIELDS, ValidationError, build_desired
+from ansible_collections.natsops.jetstream.plugins.module_utils._stream import STREAM_MUTUALLY_EXCLUSIVE, StreamResource, stream_argument_spec
 
 
 def apply_argument_spec():

@@ -411,7 +411,3 @@ class JetStreamClient(object):
     def restore_result(data, name):
         """The final reply of a restore (stream info); raises JetStreamAPIError for an error."""
         return decode_reply(data, 'STREAM.RESTORE.%s' % name, 'restore failed')
-
-
-def nats_common_module_kwargs():
-    return dict(mutually_exclusive=JETSTREAM_MUTUALLY_EXCLUSIVE, required_together=JETSTREAM_REQUIRED_TOGETHER)

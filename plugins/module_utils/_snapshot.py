@@ -74,16 +74,22 @@ def is_complete(path):
         any(os.path.isfile(os.path.join(path, name)) for name in DATA_FILES)
 
 
+def file_blocks(path, size):
+    """The content of the file at ``path``, ``size`` bytes at a time."""
+    with open(path, 'rb') as f:
+        while True:
+            block = f.read(size)
+            if not block:
+                return
+            yield block
+
+
 def sha256_file(path, bufsize=4 * 1024 * 1024):
     digest = hashlib.sha256()
     size = 0
-    with open(path, 'rb') as f:
-        while True:
-            block = f.read(bufsize)
-            if not block:
-                break
-            size += len(block)
-            digest.update(block)
+    for block in file_blocks(path, bufsize):
+        size += len(block)
+        digest.update(block)
     return digest.hexdigest(), size
 
 
@@ -343,15 +349,11 @@ async def _restore(client, data_path, config, state, chunk_size, timeout):
     max_payload = int(nc.max_payload or 1024 * 1024)
     chunk_size = min(chunk_size, max_payload)
     sent = 0
-    with open(data_path, 'rb') as f:
-        while True:
-            block = f.read(chunk_size)
-            if not block:
-                break
-            ack = await _request_when_routed(nc, deliver, block, client.request_timeout)
-            if ack.data:
-                raise SnapshotError('the server rejected restore data at byte %d: %s' % (sent, ack.data.decode()))
-            sent += len(block)
+    for block in file_blocks(data_path, chunk_size):
+        ack = await _request_when_routed(nc, deliver, block, client.request_timeout)
+        if ack.data:
+            raise SnapshotError('the server rejected restore data at byte %d: %s' % (sent, ack.data.decode()))
+        sent += len(block)
     final = await _request_when_routed(nc, deliver, b'', timeout)
     return client.restore_result(final.data, name)
 

@@ -110,42 +110,23 @@ summary:
   sample: {created: 1, updated: 1, unchanged: 3, deleted: 0}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
-    JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import ValidationError
+from ansible_collections.natsops.jetstream.plugins.module_utils._module import jetstream_module, run_module
 from ansible_collections.natsops.jetstream.plugins.module_utils._apply import (
     apply_argument_spec, apply_result, apply_set, build_plan)
 
 
 def main():
-    argument_spec = jetstream_argument_spec()
-    argument_spec.update(apply_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[('prune', True, ['prune_prefix'])], **nats_common_module_kwargs())
-    p = module.params
-    try:
-        entries, plan = build_plan(p)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc))
-
-    client = JetStreamClient(module)
-    client.connect()
+    module = jetstream_module(apply_argument_spec(), required_if=[('prune', True, ['prune_prefix'])])
     results = []   # of the real pass (the planning pass sends nothing, so a failure there reports none)
-    try:
-        apply_set(client, p, entries, plan, module.check_mode, results)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc), resources=[r.as_dict() for r in results])
-    except JetStreamAPIError as exc:
-        module.fail_json(msg='JetStream refused a request: %s' % exc, err_code=exc.err_code,
-                         resources=[r.as_dict() for r in results])
-    finally:
-        client.close()
-    for r in results:
-        for warning in r.warnings:
+
+    def body(module, client, prepared):
+        apply_set(client, module.params, prepared[0], prepared[1], module.check_mode, results)
+        for warning in [w for r in results for w in r.warnings]:
             module.warn(warning)
-    module.exit_json(**apply_result(results, module._diff))
+        return apply_result(results, module._diff)
+
+    run_module(module, body, 'JetStream refused a request', prepare=lambda m: build_plan(m.params),
+               context=lambda: dict(resources=[r.as_dict() for r in results]))
 
 
 if __name__ == '__main__':

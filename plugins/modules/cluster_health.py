@@ -126,38 +126,33 @@ thresholds:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
-    JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
+from ansible_collections.natsops.jetstream.plugins.module_utils._module import jetstream_module, run_module
+from ansible_collections.natsops.jetstream.plugins.module_utils._fields import ValidationError
 from ansible_collections.natsops.jetstream.plugins.module_utils import _health
 from ansible_collections.natsops.jetstream.plugins.module_utils import _membership as mb
 
 
+def expected_clusters(module):
+    return dict((str(c), [str(n) for n in (nodes or [])]) for c, nodes in (module.params['expected'] or {}).items())
+
+
+def health_report(module, client, expected):
+    answers = _health.gather(mb.Membership(client, gather_timeout=module.params['gather_timeout']),
+                             [n for nodes in expected.values() for n in nodes])
+    if not answers.get('VARZ'):
+        raise ValidationError('No server answered $SYS.REQ.SERVER.PING.VARZ: connect as a user of the system account')
+    return dict(changed=False, **_health.report(answers, expected, module.params['thresholds']))
+
+
 def main():
-    argument_spec = jetstream_argument_spec()
-    argument_spec.update(
+    module = jetstream_module(dict(
         expected=dict(type='dict', default={}),
         thresholds=dict(type='dict', default={}, options=dict(
             memory_pct=dict(type='float', default=80.0), storage_pct=dict(type='float', default=85.0),
             slow_consumers=dict(type='int', default=5), lag=dict(type='int', default=1000))),
         gather_timeout=dict(type='float', default=2.0),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **nats_common_module_kwargs())
-    p = module.params
-    expected = dict((str(c), [str(n) for n in (nodes or [])]) for c, nodes in (p['expected'] or {}).items())
-    client = JetStreamClient(module)
-    client.connect()
-    try:
-        answers = _health.gather(mb.Membership(client, gather_timeout=p['gather_timeout']),
-                                 [n for nodes in expected.values() for n in nodes])
-    except JetStreamAPIError as exc:
-        module.fail_json(msg='Reading the supercluster failed: %s' % exc)
-    finally:
-        client.close()
-    if not answers.get('VARZ'):
-        module.fail_json(msg='No server answered $SYS.REQ.SERVER.PING.VARZ: connect as a user of the system account')
-    module.exit_json(changed=False, **_health.report(answers, expected, p['thresholds']))
+    ))
+    run_module(module, health_report, 'Reading the supercluster failed', prepare=expected_clusters)
 
 
 if __name__ == '__main__':

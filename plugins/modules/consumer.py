@@ -228,44 +228,25 @@ info:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.natsops.jetstream.plugins.module_utils._module import (
+    ensure_resource, jetstream_module, run_module)
+from ansible_collections.natsops.jetstream.plugins.module_utils._consumer import CONSUMER_MUTUALLY_EXCLUSIVE, ConsumerResource, consumer_argument_spec
+from ansible_collections.natsops.jetstream.plugins.module_utils._fields import CONSUMER_FIELDS, build_desired
 
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
-    JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
-    CONSUMER_FIELDS, CONSUMER_MUTUALLY_EXCLUSIVE, ConsumerResource, ValidationError, build_desired,
-    consumer_argument_spec, module_result)
+
+def ensure_consumer(module, client, desired):
+    consumer = ConsumerResource(client, module.params['stream'], module.params['name'])
+    dummy, out, info = ensure_resource(module, consumer, desired)
+    if info:
+        out['info'] = dict((k, v) for k, v in info.items() if k != 'config')
+    return out
 
 
 def main():
-    argument_spec = jetstream_argument_spec()
-    argument_spec.update(consumer_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=nats_common_module_kwargs()['mutually_exclusive'] + CONSUMER_MUTUALLY_EXCLUSIVE,
-                           required_together=nats_common_module_kwargs()['required_together'])
-    try:
-        desired = build_desired(CONSUMER_FIELDS, module.params)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc))
-    client = JetStreamClient(module)
-    client.connect()
-    try:
-        consumer = ConsumerResource(client, module.params['stream'], module.params['name'])
-        res = consumer.ensure(desired, state=module.params['state'], recreate=module.params['recreate'],
-                              check_mode=module.check_mode)
-        out = module_result(module, res)
-        if module.params['state'] == 'present':
-            info = res.info if res.info is not None else (None if module.check_mode else consumer.info())
-            if info:
-                out['info'] = dict((k, v) for k, v in info.items() if k != 'config')
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc))
-    except JetStreamAPIError as exc:
-        module.fail_json(msg='JetStream refused the request for consumer %s/%s: %s'
-                         % (module.params['stream'], module.params['name'], exc), err_code=exc.err_code)
-    finally:
-        client.close()
-    module.exit_json(**out)
+    module = jetstream_module(consumer_argument_spec(), CONSUMER_MUTUALLY_EXCLUSIVE)
+    run_module(module, ensure_consumer, 'JetStream refused the request for consumer %s/%s'
+               % (module.params['stream'], module.params['name']),
+               prepare=lambda m: build_desired(CONSUMER_FIELDS, m.params))
 
 
 if __name__ == '__main__':

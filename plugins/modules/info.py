@@ -86,50 +86,42 @@ object_stores:
   elements: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.natsops.jetstream.plugins.module_utils._module import jetstream_module, run_module
+from ansible_collections.natsops.jetstream.plugins.module_utils._buckets import stream_kind
 
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
-    JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
+SERVER_FIELDS = ('server_name', 'server_id', 'version', 'cluster', 'domain', 'jetstream', 'connect_urls')
+
+
+def gather_info(module, client, prepared):
+    gather = set(module.params['gather'])
+    sinfo = client.server_info()
+    account = client.account_info()
+    out = dict(changed=False, server=dict((k, sinfo.get(k)) for k in SERVER_FIELDS),
+               api_level=int((account.get('api') or {}).get('level') or 0),
+               account=dict((k, v) for k, v in account.items() if k != 'type'))
+    all_streams = client.streams(module.params['subject']) if gather else []
+    by_kind = {'stream': [], 'kv_bucket': [], 'object_store': []}
+    for s in all_streams:
+        kind, short = stream_kind(s['config']['name'])
+        by_kind[kind].append(s if kind == 'stream' else {'bucket': short, 'stream': s})
+    if 'streams' in gather:
+        out['streams'] = by_kind['stream']
+    if 'consumers' in gather:
+        out['consumers'] = dict((s['config']['name'], client.consumers(s['config']['name'])) for s in all_streams)
+    if 'kv_buckets' in gather:
+        out['kv_buckets'] = by_kind['kv_bucket']
+    if 'object_stores' in gather:
+        out['object_stores'] = by_kind['object_store']
+    return out
 
 
 def main():
-    argument_spec = jetstream_argument_spec()
-    argument_spec.update(
+    module = jetstream_module(dict(
         gather=dict(type='list', elements='str', choices=['streams', 'consumers', 'kv_buckets', 'object_stores'],
                     default=['streams', 'kv_buckets', 'object_stores']),
         subject=dict(type='str'),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **nats_common_module_kwargs())
-    client = JetStreamClient(module)
-    client.connect()
-    gather = set(module.params['gather'])
-    try:
-        sinfo = client.server_info()
-        account = client.account_info()
-        out = dict(changed=False,
-                   server=dict((k, sinfo.get(k)) for k in (
-                       'server_name', 'server_id', 'version', 'cluster', 'domain', 'jetstream', 'connect_urls')),
-                   api_level=int((account.get('api') or {}).get('level') or 0),
-                   account=dict((k, v) for k, v in account.items() if k != 'type'))
-        all_streams = client.streams(module.params['subject']) if gather else []
-        plain = [s for s in all_streams if not s['config']['name'].startswith(('KV_', 'OBJ_'))]
-        if 'streams' in gather:
-            out['streams'] = plain
-        if 'consumers' in gather:
-            out['consumers'] = dict((s['config']['name'],
-                                     client.consumers(s['config']['name']))
-                                    for s in all_streams)
-        if 'kv_buckets' in gather:
-            out['kv_buckets'] = [{'bucket': s['config']['name'][3:], 'stream': s} for s in all_streams
-                                 if s['config']['name'].startswith('KV_')]
-        if 'object_stores' in gather:
-            out['object_stores'] = [{'bucket': s['config']['name'][4:], 'stream': s} for s in all_streams
-                                    if s['config']['name'].startswith('OBJ_')]
-    except JetStreamAPIError as exc:
-        module.fail_json(msg='JetStream request failed: %s' % exc, err_code=exc.err_code)
-    finally:
-        client.close()
-    module.exit_json(**out)
+    ))
+    run_module(module, gather_info, 'JetStream request failed')
 
 
 if __name__ == '__main__':

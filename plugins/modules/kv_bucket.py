@@ -112,19 +112,12 @@ config:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
-    jetstream_argument_spec, nats_common_module_kwargs)
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
-    kv_argument_spec, kv_stream_config, run_bucket_module)
+from ansible_collections.natsops.jetstream.plugins.module_utils._buckets import kv_argument_spec, kv_stream_config, run_bucket_module
+from ansible_collections.natsops.jetstream.plugins.module_utils._module import jetstream_module
 
 
 def main():
-    argument_spec = jetstream_argument_spec()
-    argument_spec.update(kv_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **nats_common_module_kwargs())
-    run_bucket_module(module, kv_stream_config)
+    run_bucket_module(jetstream_module(kv_argument_spec()), kv_stream_config)
 
 
 if __name__ == '__main__':

@@ -141,11 +141,10 @@ groups_on_server:
   elements: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
-    MEMBER_CHANGE_IN_FLIGHT, PEER_NOT_A_MEMBER, JetStreamAPIError, JetStreamClient, jetstream_argument_spec,
-    nats_common_module_kwargs)
+    MEMBER_CHANGE_IN_FLIGHT, PEER_NOT_A_MEMBER, JetStreamAPIError)
+from ansible_collections.natsops.jetstream.plugins.module_utils._fields import ValidationError
+from ansible_collections.natsops.jetstream.plugins.module_utils._module import jetstream_module, run_module
 from ansible_collections.natsops.jetstream.plugins.module_utils import _membership as mb
 
 
@@ -175,9 +174,43 @@ def _step_all(ms, groups, server, done):
     return groups
 
 
+def manage_peer(module, client, out):
+    p = module.params
+    server = p['server']
+    ms = mb.Membership(client, expect=p['expect_servers'])
+    if p['scope'] == 'account':
+        out['stepdowns'], out['remaining'] = drain_account(module, ms, server, p['timeout'])
+        out['changed'] = bool(out['stepdowns'])
+        if out['remaining']:
+            module.fail_json(msg='Still led by %s after %ds: %s'
+                             % (server, p['timeout'], '; '.join(out['remaining'])), **out)
+        return out
+
+    meta, groups, answered = ms.snapshot()
+    by_name = dict((r.get('name'), r) for r in meta.get('replicas') or [])
+    member = server == meta.get('leader') or server in by_name
+    out['cluster_size'] = dict(before=int(meta.get('cluster_size') or 0))
+    out['groups_on_server'] = [mb.describe(g) for g in groups if server in g['peers']]
+    if server in by_name:
+        out['peer_id'] = by_name[server].get('peer')
+    if p['state'] == 'drained':
+        out['problems'] = (mb.removal_problems(server, groups, meta, shrink=False, leaving=p['leaving'])
+                           + mb.missing_servers(server, p['expect_servers'] + p['leaving'], answered)
+                           ) if member else []
+        run_system_drain(module, ms, server, meta, groups, out, p['timeout'])
+    else:
+        run_removal(module, ms, server, meta, groups, answered, member, out, p)
+    return out
+
+
+def check_scope(module):
+    if module.params['state'] == 'removed' and module.params['scope'] != 'system':
+        raise ValidationError('state=removed needs scope=system and a user of the system account '
+                              '($JS.API.SERVER.REMOVE answers only there)')
+
+
 def main():
-    argument_spec = jetstream_argument_spec()
-    argument_spec.update(
+    module = jetstream_module(dict(
         server=dict(type='str', required=True),
         state=dict(type='str', required=True, choices=['drained', 'removed']),
         scope=dict(type='str', default='account', choices=['account', 'system']),
@@ -185,45 +218,10 @@ def main():
         expect_servers=dict(type='list', elements='str', default=[]),
         leaving=dict(type='list', elements='str', default=[]),
         timeout=dict(type='int', default=60),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **nats_common_module_kwargs())
-    p = module.params
-    server = p['server']
-    if p['state'] == 'removed' and p['scope'] != 'system':
-        module.fail_json(msg='state=removed needs scope=system and a user of the system account '
-                             '($JS.API.SERVER.REMOVE answers only there)')
-    client = JetStreamClient(module)
-    client.connect()
-    ms = mb.Membership(client, expect=p['expect_servers'])
+    ))
     out = dict(changed=False, stepdowns=[], meta_stepdown=False, remaining=[], problems=[])
-    try:
-        if p['scope'] == 'account':
-            out['stepdowns'], out['remaining'] = drain_account(module, ms, server, p['timeout'])
-            out['changed'] = bool(out['stepdowns'])
-            if out['remaining']:
-                module.fail_json(msg='Still led by %s after %ds: %s'
-                                 % (server, p['timeout'], '; '.join(out['remaining'])), **out)
-            module.exit_json(**out)
-
-        meta, groups, answered = ms.snapshot()
-        by_name = dict((r.get('name'), r) for r in meta.get('replicas') or [])
-        member = server == meta.get('leader') or server in by_name
-        out['cluster_size'] = dict(before=int(meta.get('cluster_size') or 0))
-        out['groups_on_server'] = [mb.describe(g) for g in groups if server in g['peers']]
-        if server in by_name:
-            out['peer_id'] = by_name[server].get('peer')
-        if p['state'] == 'drained':
-            out['problems'] = (mb.removal_problems(server, groups, meta, shrink=False, leaving=p['leaving'])
-                               + mb.missing_servers(server, p['expect_servers'] + p['leaving'], answered)
-                               ) if member else []
-            run_system_drain(module, ms, server, meta, groups, out, p['timeout'])
-        else:
-            run_removal(module, ms, server, meta, groups, answered, member, out, p)
-    except JetStreamAPIError as exc:
-        module.fail_json(msg='JetStream request failed: %s' % exc, err_code=exc.err_code, **out)
-    finally:
-        client.close()
-    module.exit_json(**out)
+    run_module(module, lambda module, client, prepared: manage_peer(module, client, out), 'JetStream request failed',
+               prepare=check_scope, context=lambda: out)
 
 
 def run_system_drain(module, ms, server, meta, groups, out, timeout):

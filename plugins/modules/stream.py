@@ -291,47 +291,25 @@ cluster:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.natsops.jetstream.plugins.module_utils._module import (
+    ensure_resource, jetstream_module, run_module)
+from ansible_collections.natsops.jetstream.plugins.module_utils._fields import STREAM_FIELDS, build_desired
+from ansible_collections.natsops.jetstream.plugins.module_utils._stream import STREAM_MUTUALLY_EXCLUSIVE, StreamResource, stream_argument_spec
 
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
-    JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
-    STREAM_FIELDS, STREAM_MUTUALLY_EXCLUSIVE, StreamResource, ValidationError, build_desired, module_result,
-    stream_argument_spec)
+
+def ensure_stream(module, client, desired):
+    dummy, out, info = ensure_resource(module, StreamResource(client, module.params['name']), desired)
+    if info:
+        out['state'] = info.get('state')
+        if info.get('cluster'):
+            out['cluster'] = info['cluster']
+    return out
 
 
 def main():
-    argument_spec = jetstream_argument_spec()
-    argument_spec.update(stream_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=nats_common_module_kwargs()['mutually_exclusive'] + STREAM_MUTUALLY_EXCLUSIVE,
-                           required_together=nats_common_module_kwargs()['required_together'])
-    try:
-        desired = build_desired(STREAM_FIELDS, module.params)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc))
-
-    client = JetStreamClient(module)
-    client.connect()
-    try:
-        stream = StreamResource(client, module.params['name'])
-        res = stream.ensure(desired, state=module.params['state'], recreate=module.params['recreate'],
-                            check_mode=module.check_mode)
-        out = module_result(module, res)
-        if module.params['state'] == 'present':
-            info = res.info if res.info is not None else (None if module.check_mode else stream.info(refresh=True))
-            if info:
-                out['state'] = info.get('state')
-                if info.get('cluster'):
-                    out['cluster'] = info['cluster']
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc))
-    except JetStreamAPIError as exc:
-        module.fail_json(msg='JetStream refused the request for stream %s: %s' % (module.params['name'], exc),
-                         err_code=exc.err_code, code=exc.code)
-    finally:
-        client.close()
-    module.exit_json(**out)
+    module = jetstream_module(stream_argument_spec(), STREAM_MUTUALLY_EXCLUSIVE)
+    run_module(module, ensure_stream, 'JetStream refused the request for stream %s' % module.params['name'],
+               prepare=lambda m: build_desired(STREAM_FIELDS, m.params))
 
 
 if __name__ == '__main__':

@@ -111,17 +111,63 @@ mb_per_s:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
-    JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs, parse_size)
+from ansible_collections.natsops.jetstream.plugins.module_utils._module import jetstream_module, run_module
+from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import parse_size
+from ansible_collections.natsops.jetstream.plugins.module_utils._fields import ValidationError
 from ansible_collections.natsops.jetstream.plugins.module_utils._snapshot import (
     SnapshotError, backup, is_complete)
 
 
+def check_options(module):
+    """(dest, chunk size, window size) once the options are checked; exits unchanged when a complete backup is
+    already there."""
+    p = module.params
+    dest = p['dest'].rstrip('/')
+    try:
+        chunk = parse_size(p['chunk_size'], 'chunk_size', allow_unlimited=False)
+        window = parse_size(p['window_size'], 'window_size', allow_unlimited=False)
+    except ValueError as exc:
+        raise ValidationError(str(exc))
+    if chunk is not None and not 1024 <= chunk <= 1024 * 1024:
+        raise ValidationError('chunk_size: %d is outside 1KiB..1MiB' % chunk)
+    if window is not None and not 1024 <= window <= 32 * 1024 * 1024:
+        raise ValidationError('window_size: %d is outside 1KiB..32MiB' % window)
+    parent = os.path.dirname(dest) or '.'
+    if not os.path.isdir(parent):
+        raise ValidationError('dest: the parent directory %s does not exist' % parent)
+    if is_complete(dest) and not p['force']:
+        module.exit_json(changed=False, path=dest, messages=0, bytes=0,
+                         msg='a complete backup is already in %s (force: true replaces it)' % dest)
+    return dest, chunk, window
+
+
+def back_up(module, client, prepared):
+    p = module.params
+    dest, chunk, window = prepared
+    if window is not None and client.server_version() < (2, 12, 5):
+        raise ValidationError('window_size: needs nats-server 2.12.5 or later; the connected server runs %s'
+                              % client.server_info().get('version'))
+    info = client.stream_info(p['stream'])
+    if info is None:
+        raise ValidationError('stream %s does not exist' % p['stream'])
+    state = info.get('state') or {}
+    if (info.get('config') or {}).get('storage') == 'memory':
+        raise ValidationError('stream %s uses memory storage; JetStream can only snapshot file-storage streams'
+                              % p['stream'])
+    if module.check_mode:
+        return dict(changed=True, path=dest, messages=state.get('messages', 0), bytes=state.get('bytes', 0))
+    try:
+        manifest = backup(client, p['stream'], dest, consumers=p['consumers'], check_msgs=p['check_msgs'],
+                          chunk_size=chunk, window_size=window, timeout=p['timeout'], progress_file=p['progress_file'])
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='backup of stream %s failed writing %s: %s' % (p['stream'], dest, exc))
+    duration = manifest['duration_s'] or 0.001
+    return dict(changed=True, path=dest, manifest=manifest, messages=manifest['messages'], bytes=manifest['bytes'],
+                mb_per_s=round(manifest['bytes'] / 1e6 / duration, 1))
+
+
 def main():
-    argument_spec = jetstream_argument_spec()
-    argument_spec.update(
+    module = jetstream_module(dict(
         stream=dict(type='str', required=True),
         dest=dict(type='path', required=True),
         consumers=dict(type='bool', default=True),
@@ -131,55 +177,9 @@ def main():
         timeout=dict(type='int', default=3600),
         progress_file=dict(type='path'),
         force=dict(type='bool', default=False),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **nats_common_module_kwargs())
-    p = module.params
-    dest = p['dest'].rstrip('/')
-    try:
-        chunk = parse_size(p['chunk_size'], 'chunk_size', allow_unlimited=False)
-        window = parse_size(p['window_size'], 'window_size', allow_unlimited=False)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    if chunk is not None and not 1024 <= chunk <= 1024 * 1024:
-        module.fail_json(msg='chunk_size: %d is outside 1KiB..1MiB' % chunk)
-    if window is not None and not 1024 <= window <= 32 * 1024 * 1024:
-        module.fail_json(msg='window_size: %d is outside 1KiB..32MiB' % window)
-    parent = os.path.dirname(dest) or '.'
-    if not os.path.isdir(parent):
-        module.fail_json(msg='dest: the parent directory %s does not exist' % parent)
-
-    if is_complete(dest) and not p['force']:
-        module.exit_json(changed=False, path=dest, messages=0, bytes=0,
-                         msg='a complete backup is already in %s (force: true replaces it)' % dest)
-
-    client = JetStreamClient(module)
-    client.connect()
-    try:
-        if window is not None and client.server_version() < (2, 12, 5):
-            module.fail_json(msg='window_size: needs nats-server 2.12.5 or later; the connected server runs %s'
-                             % client.server_info().get('version'))
-        info = client.stream_info(p['stream'])
-        if info is None:
-            module.fail_json(msg='stream %s does not exist' % p['stream'])
-        state = info.get('state') or {}
-        if (info.get('config') or {}).get('storage') == 'memory':
-            module.fail_json(msg='stream %s uses memory storage; JetStream can only snapshot file-storage streams'
-                             % p['stream'])
-        if module.check_mode:
-            module.exit_json(changed=True, path=dest, messages=state.get('messages', 0), bytes=state.get('bytes', 0))
-        manifest = backup(client, p['stream'], dest, consumers=p['consumers'], check_msgs=p['check_msgs'],
-                          chunk_size=chunk, window_size=window, timeout=p['timeout'], progress_file=p['progress_file'])
-    except SnapshotError as exc:
-        module.fail_json(msg='backup of stream %s failed: %s' % (p['stream'], exc))
-    except JetStreamAPIError as exc:
-        module.fail_json(msg='backup of stream %s failed: %s' % (p['stream'], exc), err_code=exc.err_code)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='backup of stream %s failed writing %s: %s' % (p['stream'], dest, exc))
-    finally:
-        client.close()
-    duration = manifest['duration_s'] or 0.001
-    module.exit_json(changed=True, path=dest, manifest=manifest, messages=manifest['messages'],
-                     bytes=manifest['bytes'], mb_per_s=round(manifest['bytes'] / 1e6 / duration, 1))
+    ))
+    run_module(module, back_up, 'backup of stream %s failed' % module.params['stream'], prepare=check_options,
+               errors=(SnapshotError,))
 
 
 if __name__ == '__main__':

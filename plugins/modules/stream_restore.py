@@ -130,18 +130,15 @@ backup_state:
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
-    JetStreamAPIError, JetStreamClient, jetstream_argument_spec, nats_common_module_kwargs)
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import MIN_VERSION
+from ansible_collections.natsops.jetstream.plugins.module_utils._module import jetstream_module, run_module
+from ansible_collections.natsops.jetstream.plugins.module_utils._fields import MIN_VERSION, ValidationError, check_replicas, user_metadata
 from ansible_collections.natsops.jetstream.plugins.module_utils._snapshot import (
     SnapshotError, expected_state, read_backup, restore, state_mismatches, wait_current)
 
 
 def target_config(config, placement, replicas, version):
     cfg = dict(config)
-    cfg['metadata'] = dict((k, v) for k, v in (cfg.get('metadata') or {}).items() if not k.startswith('_nats.'))
+    cfg['metadata'] = user_metadata(cfg.get('metadata'))
     if not cfg['metadata']:
         cfg.pop('metadata')
     if placement is not None:
@@ -158,9 +155,55 @@ def target_config(config, placement, replicas, version):
     return cfg
 
 
+def read_source(module):
+    """(the source directory, the backup read and verified from it); nothing is connected yet."""
+    p = module.params
+    check_replicas(p['replicas'])
+    src = p['src'].rstrip('/') or '/'
+    try:
+        return src, read_backup(src)
+    except (SnapshotError, IOError, OSError, ValueError) as exc:
+        raise ValidationError('cannot restore from %s: %s' % (p['src'], exc))
+
+
+def restore_stream(module, client, prepared):
+    p = module.params
+    src, backup = prepared
+    meta, manifest = backup['meta'], backup['manifest']
+    name = meta['config']['name']
+    expected = expected_state(backup)
+    found = dict(layout=backup['layout'], archive=backup['data_file'], backup_state=expected)
+    cfg = target_config(meta['config'], p['placement'], p['replicas'], client.server_version())
+    existing = client.stream_info(name)
+    replaced = 0
+    if existing:
+        replaced = (existing.get('state') or {}).get('messages', 0)
+        if not p['replace']:
+            module.fail_json(msg='stream %s already exists with %d messages; set replace: true to delete it and '
+                             'restore the backup in its place' % (name, replaced), replaced_messages=replaced, **found)
+    if module.check_mode:
+        return dict(changed=True, stream=name, replaced_messages=replaced, manifest=manifest, **found)
+    if existing:
+        client.delete_stream(name)
+    start = time.time()
+    restore(client, os.path.join(src, backup['data_file']), cfg, meta['state'], chunk_size=p['chunk_size'],
+            timeout=p['timeout'])
+    duration = time.time() - start
+    info = wait_current(client, name, timeout=p['wait_timeout'])
+    state = info.get('state') or {}
+    mismatched = state_mismatches(expected, state)
+    if mismatched:
+        module.fail_json(msg='restored stream %s does not match the backup: %s' % (
+            name, ', '.join('%s %s (backup %s)' % m for m in mismatched)), state=state, **found)
+    out = dict(changed=True, stream=name, state=state, replaced_messages=replaced,
+               mb_per_s=round(backup['bytes'] / 1e6 / max(duration, 0.001), 1), **found)
+    if info.get('cluster'):
+        out['cluster'] = info['cluster']
+    return out
+
+
 def main():
-    argument_spec = jetstream_argument_spec()
-    argument_spec.update(
+    module = jetstream_module(dict(
         src=dict(type='path', required=True),
         placement=dict(type='dict'),
         replicas=dict(type='int'),
@@ -168,58 +211,9 @@ def main():
         chunk_size=dict(type='int', default=128 * 1024),
         timeout=dict(type='int', default=3600),
         wait_timeout=dict(type='int', default=120),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **nats_common_module_kwargs())
-    p = module.params
-    if p['replicas'] is not None and not 1 <= p['replicas'] <= 5:
-        module.fail_json(msg='replicas: %d is not allowed; JetStream supports 1 to 5 replicas' % p['replicas'])
-    src = p['src'].rstrip('/') or '/'
-    try:
-        backup = read_backup(src)
-    except (SnapshotError, IOError, OSError, ValueError) as exc:
-        module.fail_json(msg='cannot restore from %s: %s' % (p['src'], exc))
-    meta, manifest = backup['meta'], backup['manifest']
-    name = meta['config']['name']
-    expected = expected_state(backup)
-    found = dict(layout=backup['layout'], archive=backup['data_file'], backup_state=expected)
-
-    client = JetStreamClient(module)
-    client.connect()
-    replaced = 0
-    try:
-        cfg = target_config(meta['config'], p['placement'], p['replicas'], client.server_version())
-        existing = client.stream_info(name)
-        if existing:
-            replaced = (existing.get('state') or {}).get('messages', 0)
-            if not p['replace']:
-                module.fail_json(msg='stream %s already exists with %d messages; set replace: true to delete it and '
-                                 'restore the backup in its place' % (name, replaced), replaced_messages=replaced,
-                                 **found)
-        if module.check_mode:
-            module.exit_json(changed=True, stream=name, replaced_messages=replaced, manifest=manifest, **found)
-        if existing:
-            client.delete_stream(name)
-        start = time.time()
-        restore(client, os.path.join(src, backup['data_file']), cfg, meta['state'], chunk_size=p['chunk_size'],
-                timeout=p['timeout'])
-        duration = time.time() - start
-        info = wait_current(client, name, timeout=p['wait_timeout'])
-        state = info.get('state') or {}
-        mismatched = state_mismatches(expected, state)
-        if mismatched:
-            module.fail_json(msg='restored stream %s does not match the backup: %s' % (
-                name, ', '.join('%s %s (backup %s)' % m for m in mismatched)), state=state, **found)
-    except SnapshotError as exc:
-        module.fail_json(msg='restore of stream %s failed: %s' % (name, exc))
-    except JetStreamAPIError as exc:
-        module.fail_json(msg='restore of stream %s failed: %s' % (name, exc), err_code=exc.err_code)
-    finally:
-        client.close()
-    out = dict(changed=True, stream=name, state=state, replaced_messages=replaced,
-               mb_per_s=round(backup['bytes'] / 1e6 / max(duration, 0.001), 1), **found)
-    if info.get('cluster'):
-        out['cluster'] = info['cluster']
-    module.exit_json(**out)
+    ))
+    run_module(module, restore_stream, lambda prepared: 'restore of stream %s failed' % prepared[1]['meta']['config']['name'],
+               prepare=read_source, errors=(SnapshotError,))
 
 
 if __name__ == '__main__':

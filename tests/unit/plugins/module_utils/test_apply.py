@@ -15,8 +15,9 @@ from ansible_collections.natsops.jetstream.plugins.module_utils._apply import (
     apply_result, apply_set, build_plan, order_streams)
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
     STREAM_NOT_FOUND, JetStreamAPIError)
-from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
-    ValidationError, predict_consumer, predict_stream)
+from ansible_collections.natsops.jetstream.plugins.module_utils._consumer import predict_consumer
+from ansible_collections.natsops.jetstream.plugins.module_utils._fields import ValidationError
+from ansible_collections.natsops.jetstream.plugins.module_utils._stream import predict_stream
 from ansible_collections.natsops.jetstream.plugins.module_utils._listing import Listing
 
 

@@ -10,8 +10,8 @@ from ansible_collections.natsops.jetstream.plugins.module_utils import _units
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream import (
     format_duration, parse_duration, parse_size, subject_overlaps, version_tuple)
 from ansible_collections.natsops.jetstream.plugins.module_utils._jetstream_resources import (
-    CONSUMER_FIELDS, STREAM_FIELDS, ValidationError, build_desired, check_versions, consumer_immutable_changes,
-    diff_fields, display, kv_stream_config, normalise, stream_immutable_changes)
+    CONSUMER_FIELDS, STREAM_FIELDS, ValidationError, build_desired, changed_fields, check_versions,
+    consumer_immutable_changes, display, kv_stream_config, normalise, stream_immutable_changes)
 
 S = 10 ** 9
 
@@ -106,8 +106,10 @@ def test_normalise_ignores_server_metadata_and_empty_values():
 def test_diff_only_managed_fields_and_only_real_differences():
     current = {"name": "A", "subjects": ["b", "a"], "max_age": 3600 * S, "max_bytes": -1, "placement": {"cluster": "c1", "tags": []},
                "metadata": {"_nats.req.level": "0"}}
-    assert diff_fields(current, {"subjects": ["a", "b"], "placement": {"cluster": "c1"}, "metadata": {}}) == {}
-    assert diff_fields(current, {"max_age": 7200 * S}) == {"max_age": (3600 * S, 7200 * S)}
+    same = {"subjects": ["a", "b"], "placement": {"cluster": "c1"}, "metadata": {}}
+    assert changed_fields(current, dict(current, **same), set(same)) == {}
+    assert changed_fields(current, dict(current, max_age=7200 * S), {"max_age", "subjects"}) == {
+        "max_age": (3600 * S, 7200 * S)}
 
 
 def test_display_uses_human_durations():
