@@ -26,17 +26,8 @@ options:
     type: str
 extends_documentation_fragment:
   - natsops.jetstream.connection
-attributes:
-  check_mode:
-    description: Read-only; runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Read-only; returns no diff.
-    support: none
-  action_group:
-    description: Use C(group/natsops.jetstream.jetstream) in C(module_defaults) to set the connection once.
-    support: full
-    membership: [natsops.jetstream.jetstream]
+  - natsops.jetstream.action_group
+  - natsops.jetstream.read_only
 '''
 
 EXAMPLES = r'''

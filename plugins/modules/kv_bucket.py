@@ -16,22 +16,6 @@ description:
   - Only the options you set are managed. Storage cannot change in place (needs O(recreate)).
 author: natsops maintainers (@natsops)
 options:
-  bucket:
-    description: Bucket name (letters, digits, C(-), C(_)).
-    type: str
-    required: true
-  state:
-    description: Whether the bucket should exist.
-    type: str
-    choices: [present, absent]
-    default: present
-  recreate:
-    description: Delete and recreate the bucket when a change cannot be made in place (its content is lost).
-    type: bool
-    default: false
-  description:
-    description: Description.
-    type: str
   history:
     description: Values kept per key, 1 to 64 (the stream's max_msgs_per_subject); V(1) when created without it.
     type: int
@@ -47,34 +31,12 @@ options:
   ttl:
     description: How long values are kept (duration); V(0) forever.
     type: raw
-  max_bytes:
-    description: Size limit of the bucket (size); V(-1) or V(0) unlimited (stored as V(-1)).
-    type: raw
-  storage:
-    description: Storage type; V(file) when created without it.
-    type: str
-    choices: [file, memory]
-  replicas:
-    description: Replicas, 1 to 5.
-    type: int
-  placement:
-    description: Placement, C(cluster) and C(tags).
-    type: dict
-  compression:
-    description: S2 compression of the underlying stream.
-    type: bool
-  metadata:
-    description: User metadata.
-    type: dict
 extends_documentation_fragment:
   - natsops.jetstream.connection
+  - natsops.jetstream.bucket
+  - natsops.jetstream.action_group
   - natsops.jetstream.attributes
   - natsops.jetstream.units
-attributes:
-  action_group:
-    description: Use C(group/natsops.jetstream.jetstream) in C(module_defaults) to set the connection once.
-    support: full
-    membership: [natsops.jetstream.jetstream]
 seealso:
   - module: natsops.jetstream.stream
 '''

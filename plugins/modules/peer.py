@@ -65,6 +65,7 @@ options:
     default: 60
 extends_documentation_fragment:
   - natsops.jetstream.connection
+  - natsops.jetstream.action_group
 attributes:
   check_mode:
     description: Reports what would be stepped down or removed and runs the removal checks; changes nothing.
@@ -72,10 +73,6 @@ attributes:
   diff_mode:
     description: No diff; the return values list every step-down and the removal.
     support: none
-  action_group:
-    description: Use C(group/natsops.jetstream.jetstream) in C(module_defaults) to set the connection once.
-    support: full
-    membership: [natsops.jetstream.jetstream]
 '''
 
 EXAMPLES = r'''

@@ -205,13 +205,9 @@ options:
     choices: [default, async]
 extends_documentation_fragment:
   - natsops.jetstream.connection
+  - natsops.jetstream.action_group
   - natsops.jetstream.attributes
   - natsops.jetstream.units
-attributes:
-  action_group:
-    description: Use C(group/natsops.jetstream.jetstream) in C(module_defaults) to set the connection once.
-    support: full
-    membership: [natsops.jetstream.jetstream]
 seealso:
   - module: natsops.jetstream.consumer
   - module: natsops.jetstream.apply

@@ -61,6 +61,7 @@ options:
     default: false
 extends_documentation_fragment:
   - natsops.jetstream.connection
+  - natsops.jetstream.action_group
 attributes:
   check_mode:
     description: Checks the stream can be backed up and reports its size without writing anything.
@@ -68,10 +69,6 @@ attributes:
   diff_mode:
     description: Returns no diff.
     support: none
-  action_group:
-    description: Use C(group/natsops.jetstream.jetstream) in C(module_defaults) to set the connection once.
-    support: full
-    membership: [natsops.jetstream.jetstream]
 seealso:
   - module: natsops.jetstream.stream_restore
 '''

@@ -56,6 +56,7 @@ options:
     default: 120
 extends_documentation_fragment:
   - natsops.jetstream.connection
+  - natsops.jetstream.action_group
 attributes:
   check_mode:
     description: Verifies the backup and reports what would be restored and replaced.
@@ -63,10 +64,6 @@ attributes:
   diff_mode:
     description: Returns no diff.
     support: none
-  action_group:
-    description: Use C(group/natsops.jetstream.jetstream) in C(module_defaults) to set the connection once.
-    support: full
-    membership: [natsops.jetstream.jetstream]
 seealso:
   - module: natsops.jetstream.stream_backup
 '''
