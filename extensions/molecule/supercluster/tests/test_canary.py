@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from test_supercluster import ALL, name_of, node_monitor, run_site
+from scenario import ALL, name_of, node_monitor, run_site
 
 
 def once(host):

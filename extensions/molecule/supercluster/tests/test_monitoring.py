@@ -25,7 +25,7 @@ import nats
 import pytest
 from nats.js.api import AckPolicy, Placement
 
-from test_supercluster import ROOT, _ip, name_of, run_playbook, tls_context, urls
+from scenario import ROOT, container_ip as _ip, name_of, run_playbook, tls_context, urls
 
 DOWN = "c3-n2"
 PEERS = ["c3-n1", "c3-n3"]

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from test_supercluster import ALL, PKI, SECRETS, _ip, name_of, run_site, tls_context, urls
+from scenario import ALL, PKI, SECRETS, container_ip as _ip, name_of, run_site, tls_context, urls
 
 PORTS = {"client": 4222, "route": 6222, "gateway": 7222, "monitor": 8222}
 

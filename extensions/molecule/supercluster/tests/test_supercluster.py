@@ -2,85 +2,12 @@
 import asyncio
 import base64
 import json
-import os
-import ssl
-import subprocess
 import time
 
 import nats
 import pytest
 
-CLUSTERS = {"c1": ["c1-n1", "c1-n2", "c1-n3"], "c2": ["c2-n1", "c2-n2", "c2-n3"], "c3": ["c3-n1", "c3-n2", "c3-n3"]}
-ALL = [n for nodes in CLUSTERS.values() for n in nodes]
-
-
-ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY",
-                      os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")))
-
-
-def run_playbook(name, *extra, timeout=900):
-    """Run playbooks/<name> against the scenario's inventory, as an operator would; .seconds is how long it took."""
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".cache", "collections"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_PIPELINING="1", ANSIBLE_FORKS="12",
-               # Molecule's generated ansible.cfg sends failures to stderr; an operator sees them in stdout.
-               ANSIBLE_DISPLAY_FAILED_STDERR="0")
-    started = time.time()
-    proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory,
-                           os.path.join(ROOT, "playbooks", name)] + list(extra),
-                          capture_output=True, text=True, env=env, timeout=timeout, check=False)
-    proc.seconds = time.time() - started
-    return proc
-
-
-def run_site(*extra):
-    """Run playbooks/site.yml against the scenario's inventory."""
-    return run_playbook("site.yml", *extra)
-
-
-# The scenario deploys with TLS on every listener and mTLS users; site.yml's pki role writes here.
-PKI = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "pki")
-SECRETS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "secrets")
-
-
-def monitor(host, path):
-    """Read a monitoring endpoint (HTTPS, verified against the deployed CA) from the node itself."""
-    out = host.check_output(
-        "python3 -c \"import ssl,urllib.request,sys;c=ssl.create_default_context(cafile='/etc/nats-server/tls/ca.crt');"
-        "sys.stdout.write(urllib.request.urlopen('https://127.0.0.1:8222/%s', timeout=5, context=c).read().decode())\"" % path)
-    return json.loads(out)
-
-
-def tls_context(identity="admin", pki=PKI):
-    """Client TLS: the CA verifies the servers (by chain; nodes are reached by IP), the identity's certificate
-    authenticates the user (verify_and_map)."""
-    ctx = ssl.create_default_context(cafile=os.path.join(PKI, "ca.crt"))
-    ctx.check_hostname = False
-    if identity:
-        d = os.path.join(pki, "clients", identity)
-        ctx.load_cert_chain(os.path.join(d, "tls.crt"), os.path.join(d, "tls.key"))
-    return ctx
-
-
-def node_monitor(node, path="varz"):
-    """Read a monitoring endpoint of a node from inside its container (no testinfra host needed)."""
-    return json.loads(subprocess.check_output(
-        ["docker", "exec", node, "python3", "-c",
-         "import ssl,urllib.request;c=ssl.create_default_context(cafile='/etc/nats-server/tls/ca.crt');"
-         "print(urllib.request.urlopen('https://127.0.0.1:8222/%s', timeout=5, context=c).read().decode())" % path],
-        text=True))
-
-
-def urls(nodes):
-    return ["tls://%s:4222" % _ip(n) for n in nodes]
-
-
-def name_of(host):
-    return host.check_output("hostname")
-
-
-def cluster_of(node):
-    return node.split("-")[0]
+from scenario import ALL, CLUSTERS, cluster_of, monitor, name_of, node_monitor, tls_context, urls
 
 
 def test_service_runs_as_nats_with_hardening(host):
@@ -131,12 +58,6 @@ def test_jetstream_meta_group_of_nine_with_one_leader(host):
     assert meta["leader"] in ALL
     varz = monitor(host, "varz")
     assert varz["jetstream"]["meta"]["leader"] == meta["leader"]
-
-
-def _ip(container):
-    return subprocess.check_output(
-        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", container],
-        text=True).strip()
 
 
 async def _connect(node, identity="admin"):

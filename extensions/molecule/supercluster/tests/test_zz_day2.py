@@ -14,8 +14,7 @@ import time
 import nats
 import pytest
 
-from test_supercluster import ALL, name_of, node_monitor, run_playbook as playbook, run_site, tls_context, urls
-from test_zz_upgrade import Publisher
+from scenario import ALL, Publisher, name_of, node_monitor, run_playbook as playbook, run_site, tls_context, urls
 
 SPARES = ["c1-n4", "c1-n5"]
 C1 = ["c1-n1", "c1-n2", "c1-n3"]

@@ -5,16 +5,13 @@ retries. Afterwards every node runs 2.15.1 and was restarted exactly once, the r
 the other, every acknowledged message is in its stream, and a second run changes nothing."""
 import asyncio
 import json
-import os
 import re
-import subprocess
-import threading
 import time
 
 import nats
 import pytest
 
-from test_supercluster import ALL, name_of, node_monitor, run_site, tls_context, urls
+from scenario import ALL, Publisher, name_of, node_monitor, run_site, tls_context, urls
 
 
 
@@ -28,46 +25,6 @@ def _ts(text):
 
 def site(version):
     return run_site("-e", "nats_server_version=%s" % version)
-
-
-class Publisher(threading.Thread):
-    def __init__(self, servers, streams):
-        super().__init__(daemon=True)
-        self.servers, self.streams = servers, streams
-        self.acked = {s: [] for s in streams}
-        self.ack_times = []
-        self.failures, self.retries = 0, 0
-        self.stop = threading.Event()
-
-    def run(self):
-        asyncio.run(self._run())
-
-    async def _run(self):
-        nc = await nats.connect(self.servers, tls=tls_context(), max_reconnect_attempts=-1, reconnect_time_wait=0.2,
-                                connect_timeout=2)
-        js = nc.jetstream()
-        i = 0
-        try:
-            while not self.stop.is_set():
-                for stream in self.streams:
-                    deadline = time.time() + 20
-                    while True:
-                        try:
-                            ack = await js.publish("%s.m" % stream.lower(), b"%d" % i, timeout=2,
-                                                   headers={"Nats-Msg-Id": "%s-%d" % (stream, i)})
-                            self.acked[stream].append(ack.seq)
-                            self.ack_times.append(time.time())
-                            break
-                        except Exception:  # noqa: BLE001 - bounded retry while a node restarts
-                            self.retries += 1
-                            if time.time() > deadline:
-                                self.failures += 1
-                                break
-                            await asyncio.sleep(0.2)
-                i += 1
-                await asyncio.sleep(0.02)
-        finally:
-            await nc.close()
 
 
 def test_rolling_upgrade_keeps_every_acknowledged_message(host):
