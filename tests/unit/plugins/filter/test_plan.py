@@ -15,7 +15,7 @@ KEYS = ["server_name", "version", "gateway", "lame_duck", "jetstream_enabled"]
 STATE = {"server_name": "c1-n1", "version": "2.14.6", "gateway": "abc", "lame_duck": "30s/10s",
          "jetstream_enabled": True, "max_memory_store": 268435456, "max_file_store": 2147483648}
 SYNC = {"running": True, "binary": True, "link": True, "dirs": True, "config": True, "unit": True, "state": True,
-        "tls": True, "config_mode": True, "unit_mode": True}
+        "tls": True, "tls_mode": True, "config_mode": True, "unit_mode": True}
 
 
 def plan(applied=None, desired=None, checks=None, active=True, skip=False):
@@ -79,7 +79,7 @@ def test_a_changed_unit_restarts():
 
 
 def test_owner_or_mode_drift_alone_is_neither_a_reload_nor_a_restart():
-    p = plan(checks={"config_mode": False, "unit_mode": False, "dirs": False})
+    p = plan(checks={"config_mode": False, "unit_mode": False, "tls_mode": False, "dirs": False})
     assert p["in_sync"] is False
     assert not (p["restart_required"] or p["reload_required"] or p["canary_eligible"])
 
