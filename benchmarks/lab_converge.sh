@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): on a fresh lab, time the first converge of site.yml until every node is
-# healthy, then a no-op re-run (which must report changed=0), and the lab's total memory.
-# Goals on a 2-core machine: first converge <= 55 s, no-op <= 20 s.
+# healthy (PKI generated from scratch), a no-op re-run (which must report changed=0), a rotation of every
+# certificate (by reload, PIDs unchanged), and the lab's memory. Then the physical limit measured in the same
+# run (benchmarks/raw_deploy.sh: the same files copied into fresh containers by hand, started, healthy), the
+# ratios against it, and a 15-node (5+5+5) first converge and no-op for the cost per node.
+# Goals (issue 10): first converge <= 5x the raw deploy, no-op <= 1.5x, rotation <= 3x.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -40,13 +43,46 @@ mem=$(for c in $(docker ps --format '{{.Names}}' | grep '^natsops-lab-'); do
 nats_rss=$(for c in $(docker ps --format '{{.Names}}' | grep '^natsops-lab-'); do
   docker exec "$c" sh -c 'ps -o rss= -C nats-server'; done | awk '{s+=$1} END{printf "%.0f MiB", s/1024}')
 
+# The physical limit: the same files into fresh containers, no Ansible.
+raw_dir=$(mktemp -d)
+benchmarks/raw_deploy.sh capture "$raw_dir"
+scripts/lab/down.sh >/dev/null 2>&1
+scripts/lab/up.sh >/dev/null
+t6=$(date +%s.%N)
+benchmarks/raw_deploy.sh deploy "$raw_dir"
+t7=$(date +%s.%N)
+rm -rf "$raw_dir"
+
+# 15 nodes (5 + 5 + 5): first converge and no-op, for the cost per node.
+scripts/lab/down.sh >/dev/null 2>&1
+export NATSOPS_LAB_INVENTORY=benchmarks/lab15
+scripts/lab/up.sh >/dev/null
+rm -rf "${HOME}/.natsops/pki/lab" "${HOME}/.natsops/secrets/lab"
+t8=$(date +%s.%N)
+ansible-playbook -i benchmarks/lab15 playbooks/site.yml >/tmp/natsops-bench-15-first.log 2>&1
+t9=$(date +%s.%N)
+ansible-playbook -i benchmarks/lab15 playbooks/site.yml >/tmp/natsops-bench-15-noop.log 2>&1
+t10=$(date +%s.%N)
+changed15=$(awk '/ changed=/{for(i=1;i<=NF;i++) if ($i ~ /^changed=/) {split($i,a,"="); s+=a[2]}} END{print s+0}' /tmp/natsops-bench-15-noop.log)
+scripts/lab/down.sh >/dev/null 2>&1
+unset NATSOPS_LAB_INVENTORY
+
+raw=$(echo "$t7 - $t6" | bc)
+ratio() { echo "scale=1; ($1) / $raw" | bc; }
 printf '\n%-44s %10s %8s\n' "measure" "value" "goal"
-printf '%-44s %9.1fs %8s\n' "first converge of site.yml (until healthy)" "$(echo "$t1 - $t0" | bc)" "<= 55s"
+printf '%-44s %9.1fs %8s\n' "raw deploy of the same files (the limit)" "$raw" "-"
+printf '%-44s %9.1fs %8s\n' "first converge of site.yml (until healthy)" "$(echo "$t1 - $t0" | bc)" "-"
+printf '%-44s %9.1fx %8s\n' "  ratio to the raw deploy" "$(ratio "$t1 - $t0")" "<= 5x"
 printf '%-44s %9.1fs %8s\n' "health.yml" "$(echo "$t2 - $t1" | bc)" "-"
-printf '%-44s %9.1fs %8s\n' "no-op re-run of site.yml" "$(echo "$t3 - $t2" | bc)" "<= 20s"
+printf '%-44s %9.1fs %8s\n' "no-op re-run of site.yml" "$(echo "$t3 - $t2" | bc)" "-"
+printf '%-44s %9.1fx %8s\n' "  ratio to the raw deploy" "$(ratio "$t3 - $t2")" "<= 1.5x"
 printf '%-44s %10s %8s\n' "changed tasks in the no-op re-run" "$changed" "0"
 printf '%-44s %9.1fs %8s\n' "rotate every certificate (re-issue + reload)" "$(echo "$t5 - $t4" | bc)" "-"
+printf '%-44s %9.1fx %8s\n' "  ratio to the raw deploy" "$(ratio "$t5 - $t4")" "<= 3x"
 printf '%-44s %10s %8s\n' "nodes reloaded / PIDs unchanged" "$reloads / $([ "$p0" = "$p1" ] && echo yes || echo no)" "9 / yes"
 printf '%-44s %10s\n' "lab memory (RSS of all processes, 9 nodes)" "$mem"
 printf '%-44s %10s\n' "nats-server RSS, sum of 9 nodes" "$nats_rss"
-[ "$changed" -eq 0 ] && [ "$p0" = "$p1" ] && [ "$reloads" -eq 9 ]
+printf '%-44s %9.1fs %8s\n' "15 nodes: first converge" "$(echo "$t9 - $t8" | bc)" "-"
+printf '%-44s %9.2fs %8s\n' "  seconds per node (9 nodes: $(echo "scale=2; ($t1 - $t0) / 9" | bc))" "$(echo "scale=2; ($t9 - $t8) / 15" | bc)" "-"
+printf '%-44s %9.1fs %8s\n' "15 nodes: no-op (changed=$changed15)" "$(echo "$t10 - $t9" | bc)" "-"
+[ "$changed" -eq 0 ] && [ "$changed15" -eq 0 ] && [ "$p0" = "$p1" ] && [ "$reloads" -eq 9 ]
