@@ -21,7 +21,9 @@ DEST="$ROOT/.cache/ansible-test/ansible_collections/natsops/jetstream"
 rm -rf "$DEST"
 mkdir -p "$DEST"
 # Only what ships in the collection (galaxy.yml build_ignore): no lab scripts, CI or benchmarks.
+# (Files deleted in the work tree but not yet committed are left out.)
 git ls-files -co --exclude-standard | grep -Ev '^(extensions|scripts|benchmarks|\.ci)/' \
+  | while IFS= read -r f; do [ -e "$f" ] && printf '%s\n' "$f"; done \
   | tar -cf - --files-from=- | tar -xf - -C "$DEST"
 cd "$DEST"
 # ansible-test lists a collection's files through git.
