@@ -125,3 +125,102 @@ class OperatorServer(object):
         if getattr(self, "log", None):
             self.log.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class FullResolverCluster(object):
+    """A 3-node JetStream cluster (routes on loopback) in operator mode with the NATS-based ``full`` resolver, each
+    node its own resolver directory, ``allow_delete`` on, and the system account preloaded. Accounts arrive only by
+    a push ($SYS.REQ.CLAIMS.UPDATE)."""
+
+    def __init__(self, operator_jwt_path, system_account, system_jwt_path, size=3, binary=DEFAULT_BINARY,
+                 name="jwtc"):
+        self.workdir = tempfile.mkdtemp(prefix="natsops-jwt-full-")
+        self.binary = binary
+        self.nodes = []
+        for i in range(1, size + 1):
+            client, cluster, http = free_ports(3)
+            ndir = os.path.join(self.workdir, "%s-n%d" % (name, i))
+            os.makedirs(ndir)
+            self.nodes.append(dict(name="%s-n%d" % (name, i), port=client, cluster_port=cluster, http_port=http,
+                                   dir=ndir, resolver_dir=os.path.join(ndir, "jwt"), conf=os.path.join(ndir, "nats.conf"),
+                                   proc=None, log=None))
+        with open(system_jwt_path) as f:
+            sys_jwt = f.read().strip()
+        for node in self.nodes:
+            routes = ["nats-route://127.0.0.1:%d" % n["cluster_port"] for n in self.nodes if n is not node]
+            with open(node["conf"], "w") as f:
+                f.write("\n".join([
+                    "server_name: %s" % node["name"],
+                    "listen: 127.0.0.1:%d" % node["port"],
+                    "http: 127.0.0.1:%d" % node["http_port"],
+                    "operator: %s" % json.dumps(operator_jwt_path),
+                    "system_account: %s" % system_account,
+                    "resolver: { type: full, dir: %s, allow_delete: true, interval: \"2m\", timeout: \"1.9s\" }"
+                    % json.dumps(node["resolver_dir"]),
+                    "resolver_preload: { %s: %s }" % (system_account, json.dumps(sys_jwt)),
+                    "jetstream { store_dir: %s, max_memory_store: 256MB, max_file_store: 1GB }"
+                    % json.dumps(os.path.join(node["dir"], "store")),
+                    "cluster { name: %s, listen: 127.0.0.1:%d, routes: %s }"
+                    % (name, node["cluster_port"], json.dumps(routes)),
+                ]) + "\n")
+
+    def url(self, node):
+        return "nats://127.0.0.1:%d" % node["port"]
+
+    @property
+    def urls(self):
+        return [self.url(n) for n in self.nodes]
+
+    def monitor(self, node, path):
+        with urllib.request.urlopen("http://127.0.0.1:%d/%s" % (node["http_port"], path), timeout=2) as r:
+            return json.loads(r.read().decode())
+
+    def start(self, timeout=60):
+        for node in self.nodes:
+            node["log"] = open(os.path.join(node["dir"], "server.log"), "wb")
+            node["proc"] = subprocess.Popen([self.binary, "-c", node["conf"]], stdout=node["log"],
+                                            stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            ok = 0
+            for node in self.nodes:
+                if node["proc"].poll() is not None:
+                    break
+                try:
+                    ok += self.monitor(node, "healthz").get("status") == "ok"
+                except Exception:  # noqa: BLE001 - not up yet
+                    pass
+            if ok == len(self.nodes):
+                return self
+            time.sleep(0.3)
+        logs = "\n".join(self.log_text(n)[-1500:] for n in self.nodes)
+        self.stop()
+        raise RuntimeError("the full-resolver cluster did not become healthy:\n%s" % logs)
+
+    def pids(self):
+        return dict((n["name"], n["proc"].pid) for n in self.nodes if n["proc"].poll() is None)
+
+    def started(self):
+        """Each node's start time as /varz reports it (a restart changes it)."""
+        return dict((n["name"], self.monitor(n, "varz")["start"]) for n in self.nodes)
+
+    def resolver_jwt(self, node, account):
+        """The JWT a node's resolver directory holds for ``account`` (None when it holds none)."""
+        path = os.path.join(node["resolver_dir"], account + ".jwt")
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return f.read().strip()
+
+    def log_text(self, node):
+        path = os.path.join(node["dir"], "server.log")
+        return open(path, errors="replace").read() if os.path.exists(path) else ""
+
+    def stop(self):
+        for node in self.nodes:
+            if node["proc"] and node["proc"].poll() is None:
+                node["proc"].kill()
+                node["proc"].wait(10)
+            if node["log"]:
+                node["log"].close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
