@@ -24,17 +24,36 @@ def _load(path):
 
 
 def playbook_spec(playbook):
-    """The options a playbook declares: playbooks/argument_specs/<name>.yml, or its own first
-    validate_argument_spec task (health.yml)."""
+    """The options a playbook declares: playbooks/argument_specs/<name>.yml, the argument specs of the
+    collection's roles its plays run (backup.yml, restore.yml), or its own first validate_argument_spec task
+    (health.yml)."""
     path = ROOT / "playbooks" / "argument_specs" / playbook
     if path.exists():
         return _load(path)["argument_specs"]["main"]["options"]
+    options = {}
     for play in _load(ROOT / "playbooks" / playbook):
+        for role in play.get("roles", []):
+            name = role["role"] if isinstance(role, dict) else role
+            assert name.startswith("natsops.jetstream."), name
+            spec = ROOT / "roles" / name.rsplit(".", 1)[1] / "meta" / "argument_specs.yml"
+            options.update(_load(spec)["argument_specs"]["main"]["options"])
         for task in play.get("tasks", []):
             spec = task.get("ansible.builtin.validate_argument_spec")
             if spec and isinstance(spec.get("argument_spec"), dict):
                 return spec["argument_spec"]
+    if options:
+        return options
     raise AssertionError(f"{playbook} declares no argument spec")
+
+
+def test_backup_and_restore_take_their_settings_from_roles():
+    """Play vars beat inventory variables: backup.yml and restore.yml only run their roles (issues 9 and 12)."""
+    for name in ("backup", "restore"):
+        (play,) = _load(ROOT / "playbooks" / f"{name}.yml")
+        assert "vars" not in play and play["roles"] == [f"natsops.jetstream.{name}"], play
+        assert not (ROOT / "playbooks" / "argument_specs" / f"{name}.yml").exists()
+        defaults = _load(ROOT / "roles" / name / "defaults" / "main.yml")
+        assert defaults[f"nats_{name}_servers"] == [], "unset servers leave the modules to NATS_URL"
 
 
 def all_declared():

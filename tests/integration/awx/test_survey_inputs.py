@@ -1,5 +1,6 @@
-"""A bad survey answer stops resources.yml, backup.yml and restore.yml at validate_argument_spec, with the
-spec's message, before any task touches a server. Runs ansible-playbook against localhost; no NATS needed
+"""A bad survey answer stops resources.yml (its validate_argument_spec task), backup.yml and restore.yml (the
+backup and restore roles' argument specs, checked before the roles' first task) with the spec's message, before
+any task touches a server. Runs ansible-playbook against localhost; no NATS needed
 (the servers point at a closed port, so a task that got past validation would fail differently)."""
 import os
 import subprocess
@@ -12,20 +13,23 @@ from natsproc import ROOT, ansible_env  # noqa: E402
 
 NOWHERE = '["nats://127.0.0.1:1"]'
 
+VALIDATE = "Check the job's inputs"                                   # resources.yml's task
+ROLE_SPEC = "Validating arguments against arg spec 'main'"            # a role's entry-point validation
+
 CASES = [
-    # playbook, bad extra vars, words the spec's message must contain
+    # playbook, bad extra vars, words the spec's message must contain, the validating task
     ("resources.yml", ["-e", "jetstream_request_replicas=2", "-e", "jetstream_servers=" + NOWHERE],
-     ["jetstream_request_replicas", "1, 3, 5"]),
+     ["jetstream_request_replicas", "1, 3, 5"], VALIDATE),
     ("backup.yml", ["-e", "nats_backup_keep=seven", "-e", "nats_backup_servers=" + NOWHERE],
-     ["nats_backup_keep", "int"]),
+     ["nats_backup_keep", "int"], "natsops.jetstream.backup : " + ROLE_SPEC),
     ("restore.yml", ["-e", "nats_restore_replicas=three", "-e", "nats_restore_run=/nonexistent",
                      "-e", "nats_restore_servers=" + NOWHERE],
-     ["nats_restore_replicas", "int"]),
+     ["nats_restore_replicas", "int"], "natsops.jetstream.restore : " + ROLE_SPEC),
 ]
 
 
-@pytest.mark.parametrize("playbook,extra,words", CASES, ids=[c[0] for c in CASES])
-def test_bad_survey_answer_fails_at_the_spec(tmp_path, playbook, extra, words):
+@pytest.mark.parametrize("playbook,extra,words,validating", CASES, ids=[c[0] for c in CASES])
+def test_bad_survey_answer_fails_at_the_spec(tmp_path, playbook, extra, words, validating):
     cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", "localhost,",
            os.path.join(ROOT, "playbooks", playbook)] + extra
     proc = subprocess.run(cmd, cwd=str(tmp_path), env=ansible_env(ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default"),
@@ -37,7 +41,7 @@ def test_bad_survey_answer_fails_at_the_spec(tmp_path, playbook, extra, words):
         assert word in out, out
     # The validation task is the first of the play and the only one that ran.
     tasks = [line for line in out.splitlines() if line.startswith("TASK [")]
-    assert len(tasks) == 1 and "Check the job's inputs" in tasks[0], tasks
+    assert len(tasks) == 1 and validating in tasks[0], tasks
     assert "changed=0" in out and "failed=1" in out, out
 
 
