@@ -208,11 +208,14 @@ def test_interrupted_backup_leaves_nothing_that_looks_complete(sc, tmp_path):
     proc = subprocess.Popen([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", "localhost,", str(play)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     partial = os.path.join(dest + ".partial", "stream.arc.s2")
+    # Kill it as soon as it has written its first bytes: the 72 MB take ~80 ms to arrive on a fast machine, so a
+    # coarser poll (or waiting for a larger part) sometimes let the backup finish first.
     deadline = time.time() + 60
-    while time.time() < deadline and not (os.path.exists(partial) and os.path.getsize(partial) > 1024 * 1024):
-        time.sleep(0.05)
+    while time.time() < deadline and not (os.path.exists(partial) and os.path.getsize(partial) > 0):
+        time.sleep(0.002)
     assert os.path.exists(partial), "the backup never started writing"
     os.killpg(proc.pid, signal.SIGKILL)   # the module, its connection and all
+    assert not os.path.exists(dest), "the backup finished before it could be interrupted"
     proc.wait(10)
     assert not os.path.exists(dest)
     assert not os.path.exists(os.path.join(dest + ".partial", "manifest.json"))
