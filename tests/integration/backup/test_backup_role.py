@@ -78,3 +78,13 @@ def test_bad_inventory_value_fails_at_the_spec_before_any_server(tmp_path):
     assert len(tasks) == 1 and "Validating arguments against arg spec 'main'" in tasks[0], tasks
     assert "changed=0" in out and "failed=1" in out, out
     assert not os.path.exists(str(tmp_path / "b"))
+
+
+def test_a_retention_below_one_run_fails_before_any_server(tmp_path):
+    """nats_backup_keep: 0 is a valid int but would delete the run just written: refused by the role's own check
+    (NATS_URL points at a closed port, so a task that got past it would fail differently)."""
+    inv = inventory(tmp_path, {"nats_backup_keep": 0, "nats_backup_dir": str(tmp_path / "b")})
+    proc, out = playbook("backup.yml", inv, NATS_URL="nats://127.0.0.1:1")
+    assert proc.returncode != 0, out
+    assert "nats_backup_keep must be a whole number of runs, at least 1 (is '0')" in " ".join(out.split()), out
+    assert not os.path.exists(str(tmp_path / "b"))
