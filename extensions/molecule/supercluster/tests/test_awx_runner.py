@@ -145,11 +145,8 @@ def job(tmp_path_factory):
         j.secrets = [line for line in f.read().splitlines() if line and not line.startswith("-----")]
     servers = ",".join(j.servers)
     j.envvars.update(NATS_URL=servers, NATS_CA=files["ca"], NATS_CERT=files["cert"], NATS_KEY=files["key"])
-    j.extravars = {"nats_backup_servers": servers, "nats_backup_tls_ca": files["ca"],
-                   "nats_backup_tls_cert": files["cert"], "nats_backup_tls_key": files["key"],
-                   "nats_restore_servers": servers, "nats_restore_tls_ca": files["ca"],
-                   "nats_restore_tls_cert": files["cert"], "nats_restore_tls_key": files["key"],
-                   "jetstream_servers": servers,
+    # The credential type's extra vars; backup.yml and restore.yml connect through the env above.
+    j.extravars = {"jetstream_servers": servers,
                    # resources.yml reads a client bundle directory (ca.crt, tls.crt, tls.key), which AWX's
                    # randomly named injector files cannot form: the PKI's persistent directory is used.
                    "jetstream_tls": True, "jetstream_client_dir": os.path.join(j.pki, "clients", "admin")}
