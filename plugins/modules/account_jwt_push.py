@@ -71,10 +71,11 @@ options:
     type: str
   expected_servers:
     description: >-
-      The number of servers with the C(full) (or C(cache)) resolver that must answer every push or delete. Fewer
-      answers fail the module (a server down gets the JWT from the other servers' resolvers when it is back). The
-      answers are collected until this many arrived or O(gather_timeout) passed. When not set, every answer within
-      O(gather_timeout) counts and as many must accept as answered the lookup.
+      The number of servers with the C(full) resolver: that many must answer the lookup (or the JWT is pushed again)
+      and accept every push or delete, or the module fails (a server that was down gets the JWT from the other
+      servers' resolvers when it is back). The answers are collected until this many arrived or O(gather_timeout)
+      passed. When not set, every answer within O(gather_timeout) counts and as many must accept as answered the
+      lookup. Servers with the C(cache) resolver take pushes and deletes but do not answer lookups; do not count them.
     type: int
   gather_timeout:
     description: Seconds to collect the answers of the servers to each request.
@@ -250,7 +251,7 @@ def run(module, resolver, accounts, operator_kp):
         if not summary['answered']:
             raise _jwt_push.PushError(
                 '%s: no server answered %s: connect as a user of the system account, to servers whose resolver is '
-                'the NATS-based one (full or cache); the memory and URL resolvers do not answer'
+                'the NATS-based one (full); the memory and URL resolvers do not answer'
                 % (label, _jwt_push.LOOKUP_SUBJECT % acc['public_key']), results)
         if p['state'] == 'present':
             after = _nkeys_jwt.comparable(acc['claims'])

@@ -129,40 +129,53 @@ class OperatorServer(object):
 
 class FullResolverCluster(object):
     """A 3-node JetStream cluster (routes on loopback) in operator mode with the NATS-based ``full`` resolver, each
-    node its own resolver directory, ``allow_delete`` on, and the system account preloaded. Accounts arrive only by
-    a push ($SYS.REQ.CLAIMS.UPDATE)."""
+    node its own resolver directory, ``allow_delete`` on (unless told), and the system account preloaded. Accounts
+    arrive only by a push ($SYS.REQ.CLAIMS.UPDATE). ``size=1`` is a standalone server; ``clusters`` ({name: size},
+    several) a supercluster joined by gateways instead."""
 
     def __init__(self, operator_jwt_path, system_account, system_jwt_path, size=3, binary=DEFAULT_BINARY,
-                 name="jwtc"):
+                 name="jwtc", allow_delete=True, clusters=None):
         self.workdir = tempfile.mkdtemp(prefix="natsops-jwt-full-")
         self.binary = binary
         self.nodes = []
-        for i in range(1, size + 1):
-            client, cluster, http = free_ports(3)
-            ndir = os.path.join(self.workdir, "%s-n%d" % (name, i))
-            os.makedirs(ndir)
-            self.nodes.append(dict(name="%s-n%d" % (name, i), port=client, cluster_port=cluster, http_port=http,
-                                   dir=ndir, resolver_dir=os.path.join(ndir, "jwt"), conf=os.path.join(ndir, "nats.conf"),
-                                   proc=None, log=None))
+        clusters = clusters or {name: size}
+        self.cluster_names = list(clusters)
+        for cname, csize in clusters.items():
+            for i in range(1, csize + 1):
+                client, cluster, http, gateway = free_ports(4)
+                ndir = os.path.join(self.workdir, "%s-n%d" % (cname, i))
+                os.makedirs(ndir)
+                self.nodes.append(dict(name="%s-n%d" % (cname, i), cluster=cname, port=client, cluster_port=cluster,
+                                       http_port=http, gateway_port=gateway, dir=ndir,
+                                       resolver_dir=os.path.join(ndir, "jwt"), conf=os.path.join(ndir, "nats.conf"),
+                                       proc=None, log=None))
         with open(system_jwt_path) as f:
             sys_jwt = f.read().strip()
+        gateways = [{"name": c, "urls": ["nats://127.0.0.1:%d" % n["gateway_port"] for n in self.nodes
+                                         if n["cluster"] == c]} for c in clusters]
         for node in self.nodes:
-            routes = ["nats-route://127.0.0.1:%d" % n["cluster_port"] for n in self.nodes if n is not node]
+            peers = [n for n in self.nodes if n["cluster"] == node["cluster"] and n is not node]
+            routes = ["nats-route://127.0.0.1:%d" % n["cluster_port"] for n in peers]
+            lines = [
+                "server_name: %s" % node["name"],
+                "listen: 127.0.0.1:%d" % node["port"],
+                "http: 127.0.0.1:%d" % node["http_port"],
+                "operator: %s" % json.dumps(operator_jwt_path),
+                "system_account: %s" % system_account,
+                "resolver: { type: full, dir: %s, allow_delete: %s, interval: \"2m\", timeout: \"1.9s\" }"
+                % (json.dumps(node["resolver_dir"]), "true" if allow_delete else "false"),
+                "resolver_preload: { %s: %s }" % (system_account, json.dumps(sys_jwt)),
+                "jetstream { store_dir: %s, max_memory_store: 256MB, max_file_store: 1GB }"
+                % json.dumps(os.path.join(node["dir"], "store")),
+            ]
+            if len(self.nodes) > 1:
+                lines.append("cluster { name: %s, listen: 127.0.0.1:%d, routes: %s }"
+                             % (node["cluster"], node["cluster_port"], json.dumps(routes)))
+            if len(clusters) > 1:
+                lines.append("gateway { name: %s, listen: 127.0.0.1:%d, gateways: %s }"
+                             % (node["cluster"], node["gateway_port"], json.dumps(gateways)))
             with open(node["conf"], "w") as f:
-                f.write("\n".join([
-                    "server_name: %s" % node["name"],
-                    "listen: 127.0.0.1:%d" % node["port"],
-                    "http: 127.0.0.1:%d" % node["http_port"],
-                    "operator: %s" % json.dumps(operator_jwt_path),
-                    "system_account: %s" % system_account,
-                    "resolver: { type: full, dir: %s, allow_delete: true, interval: \"2m\", timeout: \"1.9s\" }"
-                    % json.dumps(node["resolver_dir"]),
-                    "resolver_preload: { %s: %s }" % (system_account, json.dumps(sys_jwt)),
-                    "jetstream { store_dir: %s, max_memory_store: 256MB, max_file_store: 1GB }"
-                    % json.dumps(os.path.join(node["dir"], "store")),
-                    "cluster { name: %s, listen: 127.0.0.1:%d, routes: %s }"
-                    % (name, node["cluster_port"], json.dumps(routes)),
-                ]) + "\n")
+                f.write("\n".join(lines) + "\n")
 
     def url(self, node):
         return "nats://127.0.0.1:%d" % node["port"]
@@ -190,12 +203,22 @@ class FullResolverCluster(object):
                     ok += self.monitor(node, "healthz").get("status") == "ok"
                 except Exception:  # noqa: BLE001 - not up yet
                     pass
-            if ok == len(self.nodes):
+            if ok == len(self.nodes) and self._gateways_up():
                 return self
             time.sleep(0.3)
         logs = "\n".join(self.log_text(n)[-1500:] for n in self.nodes)
         self.stop()
         raise RuntimeError("the full-resolver cluster did not become healthy:\n%s" % logs)
+
+    def _gateways_up(self):
+        """Every node has an outbound gateway to every other cluster (always true for one cluster)."""
+        if len(self.cluster_names) < 2:
+            return True
+        try:
+            return all(len(self.monitor(n, "gatewayz").get("outbound_gateways") or {}) == len(self.cluster_names) - 1
+                       for n in self.nodes)
+        except Exception:  # noqa: BLE001 - not up yet
+            return False
 
     def pids(self):
         return dict((n["name"], n["proc"].pid) for n in self.nodes if n["proc"].poll() is None)

@@ -364,3 +364,60 @@ def test_state_absent_deletes_the_account(lab):
     logs = "".join(lab["cluster"].log_text(n) for n in lab["cluster"].nodes)
     assert "panic" not in logs
     json.dumps(results)  # the results are plain JSON
+
+
+def test_a_resolver_without_allow_delete_refuses_the_delete(lab):
+    """A standalone server whose full resolver has allow_delete: false takes the push and refuses the delete; the
+    module fails naming it with the server's error, and the account stays."""
+    server = FullResolverCluster(lab["op"], lab["pk"]["sys"], os.path.join(lab["jwts"], "SYS.jwt"), size=1,
+                                 name="nodel", allow_delete=False)
+    server.start()
+    try:
+        node = server.nodes[0]
+        task = push(lab, servers=[server.url(node)], expected_servers=1, paths=[os.path.join(lab["jwts"], "APP.jwt")])
+        results, out = run_play(lab["work"], [task])
+        assert results[0]["accounts"][0]["servers"][0]["server"] == "nodel-n1"
+        task[PUSH].update(state="absent", operator_seed_file=os.path.join(lab["keys"], "operator.nk"))
+        results, out = run_play(lab["work"], [task], expect_fail=True)
+        res = results[0]
+        assert res["failed"]
+        assert "server nodel-n1 refused: delete accounts request by %s failed - delete must be enabled in server " \
+            "config" % lab["pk"]["operator"] in res["msg"], res["msg"]
+        assert res["accounts"][0]["operation"] == "deleted" and res["accounts"][0]["servers"] == []
+        assert server.resolver_jwt(node, lab["pk"]["app"]) == read(os.path.join(lab["jwts"], "APP.jwt"))
+        assert round_trip(server.url(node), os.path.join(lab["creds"], "alice.creds")) == "ok"
+    finally:
+        server.stop()
+
+
+def test_supercluster_push_through_one_cluster_reaches_the_other(lab):
+    """Two clusters of two nodes joined by gateways: a push through a node of cluster sa is accepted by all four
+    servers and applied in cluster sb (its users connect there), a re-run finds it everywhere, and a delete through
+    a node of sb removes it from all four, with the same processes throughout."""
+    sc = FullResolverCluster(lab["op"], lab["pk"]["sys"], os.path.join(lab["jwts"], "SYS.jwt"),
+                             clusters={"sa": 2, "sb": 2})
+    sc.start()
+    try:
+        pids, started = sc.pids(), sc.started()
+        app, creds = lab["pk"]["app"], os.path.join(lab["creds"], "alice.creds")
+        sa1, sb1, sb2 = sc.nodes[0], sc.nodes[2], sc.nodes[3]
+        task = push(lab, servers=[sc.url(sa1)], expected_servers=4, paths=[os.path.join(lab["jwts"], "APP.jwt")])
+        results, out = run_play(lab["work"], [task])
+        res = results[0]["accounts"][0]
+        assert res["operation"] == "pushed" and res["lookup"]["missing"] == 4
+        assert sorted((s["cluster"], s["server"]) for s in res["servers"]) == [
+            ("sa", "sa-n1"), ("sa", "sa-n2"), ("sb", "sb-n1"), ("sb", "sb-n2")]
+        assert all(sc.resolver_jwt(n, app) == read(os.path.join(lab["jwts"], "APP.jwt")) for n in sc.nodes)
+        assert round_trip(sc.url(sb2), creds) == "ok"
+        results, out = run_play(lab["work"], [task])
+        assert not results[0]["changed"] and results[0]["accounts"][0]["lookup"]["current"] == 4
+        task = push(lab, servers=[sc.url(sb1)], expected_servers=4, paths=[os.path.join(lab["jwts"], "APP.jwt")],
+                    state="absent", operator_seed_file=os.path.join(lab["keys"], "operator-signing.nk"))
+        results, out = run_play(lab["work"], [task])
+        res = results[0]["accounts"][0]
+        assert res["operation"] == "deleted" and len(res["servers"]) == 4
+        assert all(sc.resolver_jwt(n, app) is None for n in sc.nodes)
+        assert "authorization violation" in round_trip(sc.url(sa1), creds).lower()
+        assert sc.pids() == pids and sc.started() == started
+    finally:
+        sc.stop()
