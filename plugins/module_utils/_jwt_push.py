@@ -39,6 +39,8 @@ from ansible_collections.natsops.jetstream.plugins.module_utils import _nkeys_jw
 UPDATE_SUBJECT = '$SYS.REQ.CLAIMS.UPDATE'
 DELETE_SUBJECT = '$SYS.REQ.CLAIMS.DELETE'
 LOOKUP_SUBJECT = '$SYS.REQ.ACCOUNT.%s.CLAIMS.LOOKUP'
+# The status header of the message a server sends to the reply subject when nothing subscribes to a request
+NO_RESPONDERS = '503'
 
 JwtError = _nkeys_jwt.JwtError
 
@@ -194,8 +196,9 @@ def check_replies(what, accepted, refused, expected):
 
 class Resolver(object):
     """Requests to the resolvers of every server, over a connected JetStreamClient (its nats-py connection and
-    event loop). Every request is published once; the replies are collected until ``expected`` arrived or
-    ``gather_timeout`` seconds passed."""
+    event loop). Every request is published once; the replies are collected until ``expected`` arrived,
+    ``gather_timeout`` seconds passed, or the server said no one subscribes (a user of another account than the
+    system account: nats-py asks for these "no responders" status messages)."""
 
     def __init__(self, client, gather_timeout=2.0, expected=None):
         self.client = client
@@ -214,6 +217,12 @@ class Resolver(object):
             done = asyncio.Event()
 
             async def on_msg(msg):
+                if msg.headers and msg.headers.get('Status'):
+                    # a status message of the server, not an answer: 503 is "no responders" (nothing in the
+                    # connected account subscribes to the subject), so no answer will come
+                    if msg.headers.get('Status') == NO_RESPONDERS:
+                        done.set()
+                    return
                 replies.append(msg.data)
                 if expected and len(replies) >= expected:
                     done.set()

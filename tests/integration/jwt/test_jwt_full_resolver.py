@@ -374,9 +374,19 @@ def test_a_resolver_without_allow_delete_refuses_the_delete(lab):
     server.start()
     try:
         node = server.nodes[0]
-        task = push(lab, servers=[server.url(node)], expected_servers=1, paths=[os.path.join(lab["jwts"], "APP.jwt")])
+        # two accounts in one task: the system account, preloaded into the resolver, is found there and not pushed
+        task = push(lab, servers=[server.url(node)], expected_servers=1,
+                    paths=[os.path.join(lab["jwts"], "SYS.jwt"), os.path.join(lab["jwts"], "APP.jwt")])
         results, out = run_play(lab["work"], [task])
-        assert results[0]["accounts"][0]["servers"][0]["server"] == "nodel-n1"
+        assert [(a["name"], a["operation"]) for a in results[0]["accounts"]] == [("SYS", "unchanged"), ("APP", "pushed")]
+        assert results[0]["accounts"][1]["servers"][0]["server"] == "nodel-n1"
+        # connected as a user of another account, nothing answers the resolver requests
+        other = dict(task)
+        other[PUSH] = dict(task[PUSH], creds=os.path.join(lab["creds"], "alice.creds"), gather_timeout=0.5)
+        results, out = run_play(lab["work"], [other], expect_fail=True)
+        assert "no server answered $SYS.REQ.ACCOUNT.%s.CLAIMS.LOOKUP: connect as a user of the system account" \
+            % lab["pk"]["sys"] in results[0]["msg"], results[0]["msg"]
+        task[PUSH]["paths"] = [os.path.join(lab["jwts"], "APP.jwt")]
         task[PUSH].update(state="absent", operator_seed_file=os.path.join(lab["keys"], "operator.nk"))
         results, out = run_play(lab["work"], [task], expect_fail=True)
         res = results[0]
