@@ -139,3 +139,68 @@ def test_fewer_answers_than_expected_fail():
     with pytest.raises(p.PushError) as err:
         p.check_replies('pushing A', accepted, refused, 3)
     assert 'only 2 of 3 expected servers answered (n1, n2)' in str(err.value)
+
+
+class FakeMsg(object):
+    def __init__(self, data, headers=None):
+        self.data, self.headers = data, headers
+
+
+class FakeNC(object):
+    """Answers a published request with the messages given, through the subscription's callback."""
+
+    def __init__(self, answers):
+        self.answers, self.published, self.unsubscribed = answers, [], False
+
+    def new_inbox(self):
+        return '_INBOX.test'
+
+    async def subscribe(self, subject, cb):
+        self.cb = cb
+        nc = self
+
+        class Sub(object):
+            async def unsubscribe(self):
+                nc.unsubscribed = True
+        return Sub()
+
+    async def publish(self, subject, data, reply):
+        self.published.append((subject, data, reply))
+        for msg in self.answers:
+            await self.cb(msg)
+
+    async def flush(self):
+        return None
+
+
+class FakeClient(object):
+    def __init__(self, answers):
+        import asyncio
+        self.loop = asyncio.new_event_loop()
+        self.nc = FakeNC(answers)
+
+    def run(self, coro):
+        return self.loop.run_until_complete(coro)
+
+
+def test_gather_stops_at_the_expected_count_and_skips_status_messages():
+    client = FakeClient([FakeMsg(b'a'), FakeMsg(b'', {'Status': '100'}), FakeMsg(b'b'), FakeMsg(b'c')])
+    start = time.time()
+    got = p.Resolver(client, gather_timeout=5, expected=2).gather(p.UPDATE_SUBJECT, 'jwt')
+    assert got[:2] == [b'a', b'b'] and time.time() - start < 2   # did not wait for the timeout
+    assert client.nc.published == [('$SYS.REQ.CLAIMS.UPDATE', b'jwt', '_INBOX.test')] and client.nc.unsubscribed
+
+
+def test_gather_no_responders_is_no_answer():
+    client = FakeClient([FakeMsg(b'', {'Status': '503'})])
+    start = time.time()
+    assert p.Resolver(client, gather_timeout=5).lookup('A' * 56) == []
+    assert time.time() - start < 2
+    assert client.nc.published[0][0] == '$SYS.REQ.ACCOUNT.%s.CLAIMS.LOOKUP' % ('A' * 56)
+
+
+def test_gather_without_expected_waits_the_window():
+    client = FakeClient([FakeMsg(b'x')])
+    start = time.time()
+    assert p.Resolver(client, gather_timeout=0.3).gather(p.DELETE_SUBJECT, b'req') == [b'x']
+    assert time.time() - start >= 0.3
