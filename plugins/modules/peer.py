@@ -271,17 +271,28 @@ def run_removal(module, ms, server, meta, groups, answered, member, out, p):
     out['peer_id'] = peer_id
     size_before = int(meta.get('cluster_size') or 0)
 
+    # The meta leader answers a removal when it proposes it, not when it is applied: a leader change in between
+    # loses it. Only the meta leader's own view lists the peers (a member's lists none), so the peer counts as
+    # removed when the leader's view lacks its ID and name and has shrunk, three polls in a row; until then the
+    # removal is sent again.
+    confirmations = []
+
     def removed():
+        m = ms.snapshot()[0]
+        replicas = m.get('replicas') or []
+        ids = set(r.get('peer') for r in replicas)
+        names = set(r.get('name') for r in replicas) | set([m.get('leader')])
+        shrunk = not size_before or int(m.get('cluster_size') or 0) < size_before
+        if replicas and peer_id not in ids and server not in names and shrunk:
+            confirmations.append(m)
+            return len(confirmations) >= 3 and m
+        del confirmations[:]
         try:
             ms.remove_peer(peer_id)
         except JetStreamAPIError as exc:
             if exc.err_code not in (PEER_NOT_A_MEMBER, MEMBER_CHANGE_IN_FLIGHT):  # gone already, or busy: poll again
                 raise
-        m = ms.snapshot()[0]
-        names = set(r.get('name') for r in m.get('replicas') or []) | set([m.get('leader')])
-        # The meta leader drops the name first and the peer from its cluster size when the removal is applied.
-        shrunk = not size_before or int(m.get('cluster_size') or 0) < size_before
-        return server not in names and shrunk and m
+        return False
     after = mb.wait_until(removed, p['timeout'], interval=2.0)
     if not after:
         module.fail_json(msg='%s is still a meta group member (cluster size %d) %ds after $JS.API.SERVER.REMOVE'
