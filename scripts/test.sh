@@ -22,7 +22,9 @@ run_stage() {
     # One unit stage: ansible-test units runs tests/unit in the collection as it ships; the few tests that need
     # the repository around it (packaging, EE, setup) skip there and run here once.
     unit)        scripts/sanity.sh units && python -m pytest -q -p no:cacheprovider "${REPO_TREE_UNIT_TESTS[@]}" ;;
-    integration) python -m pytest -q -p no:cacheprovider tests/integration ;;
+    # Two workers, one test file each at a time (module fixtures stay together): each test starts its own
+    # nats-server processes on free loopback ports. 7.5 min instead of about 11 on 2 cores.
+    integration) python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests/integration ;;
     molecule-*)  scripts/molecule.sh "${1#molecule-}" ;;
     lint)        ansible-lint --offline ;;
     sanity)      scripts/sanity.sh sanity ;;
