@@ -19,33 +19,17 @@ case "$what" in
     done
     ;;
   deploy)
+    here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
     pids=()
     for c in $(nodes); do
       [ -s "$dir/$c.tgz" ] || { echo "raw_deploy: no capture for $c in $dir ($inv)" >&2; exit 1; }
-      docker exec -i "$c" sh -c 'set -e
-        getent group nats >/dev/null || groupadd -r nats
-        id nats >/dev/null 2>&1 || useradd -r -g nats -s /usr/sbin/nologin -d /var/lib/nats nats
-        tar xzf - -C /
-        ln -sfn "$(ls -d /opt/nats-server/*/ | head -1)" /opt/nats-server/current
-        install -d -o nats -g nats -m 0750 /var/lib/nats
-        systemctl daemon-reload
-        systemctl start nats-server' <"$dir/$c.tgz" &
+      { docker cp "$dir/$c.tgz" "$c:/tmp/raw.tgz" && docker exec -i "$c" sh -s <"$here/raw_node/start"; } &
       pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p"; done
     pids=()
     for c in $(nodes); do
-      docker exec "$c" python3 -c 'import ssl, time, urllib.request
-c = ssl._create_unverified_context()
-for _ in range(600):
-    try:
-        if urllib.request.urlopen("https://127.0.0.1:8222/healthz", timeout=2, context=c).status == 200:
-            break
-    except Exception:
-        pass
-    time.sleep(0.1)
-else:
-    raise SystemExit("not healthy")' &
+      docker exec -i "$c" python3 - <"$here/raw_node/healthz.py" &
       pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p"; done
