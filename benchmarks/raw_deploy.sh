@@ -23,7 +23,7 @@ case "$what" in
     pids=()
     for c in $(nodes); do
       [ -s "$dir/$c.tgz" ] || { echo "raw_deploy: no capture for $c in $dir ($inv)" >&2; exit 1; }
-      { docker cp "$dir/$c.tgz" "$c:/tmp/raw.tgz" && docker exec -i "$c" sh -s <"$here/raw_node/start"; } &
+      { docker cp "$dir/$c.tgz" "$c:/root/raw.tgz" && docker exec -i "$c" sh -s <"$here/raw_node/start"; } &
       pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p"; done
