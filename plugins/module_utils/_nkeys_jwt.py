@@ -113,12 +113,20 @@ def keypair(seed, option, kind):
     return kp
 
 
-def _crc_ok(text):
+def _checked_body(text):
+    """An nkey's bytes before its CRC-16, or None when the text does not decode or the checksum does not match."""
     try:
         data = base64.b32decode(text + '=' * (-len(text) % 8))
     except (ValueError, TypeError):
-        return False
-    return nkeys.crc16(bytearray(data[:-2])).to_bytes(2, byteorder='little') == data[-2:]
+        return None
+    body, crc = data[:-2], data[-2:]
+    if nkeys.crc16(bytearray(body)).to_bytes(2, byteorder='little') != crc:
+        return None
+    return body
+
+
+def _crc_ok(text):
+    return _checked_body(text) is not None
 
 
 def public_key(kp):
@@ -161,14 +169,8 @@ def check_public_key(value, option, kinds):
 
 def _public_raw(text):
     """The 32 Ed25519 key bytes of a public nkey, or None when its checksum does not match."""
-    try:
-        data = base64.b32decode(text + '=' * (-len(text) % 8))
-    except (ValueError, TypeError):
-        return None
-    if len(data) != 35:
-        return None
-    body, crc = data[:-2], data[-2:]
-    if nkeys.crc16(bytearray(body)).to_bytes(2, byteorder='little') != crc:
+    body = _checked_body(text)
+    if body is None or len(body) != 33:
         return None
     return bytes(body[1:])
 
