@@ -68,8 +68,9 @@ def test_blackbox_module_uses_the_ca():
                                                      nats_monitoring_prometheus_config_dir="/x"))["modules"]["natsops_healthz"]["http"]
 
 
-def _expected(host, groups):
-    text = render("natsops-expected.prom.j2", groups=groups, inventory_hostname=host, nats_monitoring_cluster_groups=CLUSTERS)
+def _expected(host, groups, **extra):
+    text = render("natsops-expected.prom.j2", groups=groups, inventory_hostname=host, nats_monitoring_cluster_groups=CLUSTERS,
+                  **extra)
     return {line.split()[0]: int(line.split()[1]) for line in text.splitlines() if line and not line.startswith("#")}
 
 
@@ -80,6 +81,18 @@ def test_expected_series_from_the_inventory():
     groups = dict(groups, c3=groups["c3"] + ["c3-n4", "c3-n5"])
     assert _expected("c3-n1", groups)["natsops_expected_route_peers"] == 4
     assert _expected("c1-n1", groups)["natsops_expected_meta_cluster_size"] == 11
+
+
+def test_retired_hosts_are_not_expected():
+    """After remove_node.yml the host may stay in the inventory, listed in nats_server_retired_hosts: the meta
+    group size and its cluster's route count no longer include it (or the size alert would fire for ever)."""
+    groups, _hostvars = lab_inventory()
+    groups = dict(groups, c3=groups["c3"] + ["c3-n4"])
+    assert _expected("c3-n1", groups, nats_server_retired_hosts=["c3-n4"]) == {
+        "natsops_expected_route_peers": 2, "natsops_expected_outbound_gateways": 2,
+        "natsops_expected_meta_cluster_size": 9}
+    # A cluster whose every node is retired is no longer a gateway to expect.
+    assert _expected("c1-n1", groups, nats_server_retired_hosts=groups["c3"])["natsops_expected_outbound_gateways"] == 1
 
 
 def test_expected_series_pass_promtool_lint(promtool):  # pylint: disable=unused-argument
