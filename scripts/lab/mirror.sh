@@ -45,7 +45,7 @@ if ! { [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
   echo $! >"$pidfile"
 fi
 for _ in $(seq 1 150); do
-  python3 - "$PORT" "${VERSIONS[0]}" <<'PY' && exit 0
+  python3 - "$PORT" "${VERSIONS[0]}" 2>/dev/null <<'PY' && exit 0
 import sys, urllib.request
 urllib.request.urlopen("http://127.0.0.1:%s/nats-server/v%s/SHA256SUMS" % (sys.argv[1], sys.argv[2]), timeout=1).read()
 PY
