@@ -65,13 +65,8 @@ options:
     description: Seconds the whole probe may take.
     type: float
     default: 10
-attributes:
-  check_mode:
-    description: Read-only; runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Read-only; returns no diff.
-    support: none
+extends_documentation_fragment:
+  - natsops.jetstream.read_only
 '''
 
 EXAMPLES = r'''
