@@ -17,6 +17,7 @@ APT_TOOLS=(
   prometheus:prometheus               # tests/integration/monitoring: the storage alert on a real store
   prometheus-node-exporter:prometheus-node-exporter
   node:nodejs npm:npm                 # tests/integration/jwt: @nats-io/jwt, an independent JWT decoder
+  iptables:iptables                   # tests/integration/health: a cluster behind an unreachable gateway port
 )
 need_apt=()
 for entry in "${APT_TOOLS[@]}"; do

@@ -55,12 +55,25 @@ def report(answers, expected, thresholds=None):
             expected.setdefault((v.get('cluster') or {}).get('name') or name, []).append(name)
     cluster_of = dict((n, c) for c, nodes in expected.items() for n in nodes)
     down = sorted(n for n in cluster_of if n not in up)
-    down_clusters = sorted(c for c, nodes in expected.items() if nodes and all(n in down for n in nodes))
+    silent = sorted(c for c, nodes in expected.items() if nodes and all(n in down for n in nodes))
+    # A cluster none of whose servers answers, but whose servers still hold inbound gateway connections to the
+    # servers that answer, is running: the requests cannot reach it because the other clusters' outbound gateways
+    # to it are gone (its gateway listeners unreachable: a firewall, a stopped proxy). Not a cluster down.
+    inbound_from = {}
+    for name, gw in gwz.items():
+        if name in up:
+            for other in (gw.get('inbound_gateways') or {}):
+                inbound_from.setdefault(other, []).append(name)
+    unreachable_clusters = [c for c in silent if c in inbound_from]
+    down_clusters = [c for c in silent if c not in inbound_from]
     problems = []
     for c in down_clusters:
         problems.append('cluster %s is down: none of %s answers' % (c, _names(expected[c])))
+    for c in unreachable_clusters:
+        problems.append('cluster %s does not answer through the gateways but is up: it holds inbound gateway '
+                        'connections to %s' % (c, _names(inbound_from[c])))
     for n in down:
-        if cluster_of[n] not in down_clusters:
+        if cluster_of[n] not in silent:
             problems.append('%s (cluster %s) is down: it does not answer' % (n, cluster_of[n]))
     unknown = sorted(up - set(cluster_of))
     for n in unknown:
@@ -72,7 +85,8 @@ def report(answers, expected, thresholds=None):
     for name in sorted(up | set(cluster_of)):
         cluster = cluster_of.get(name) or (varz.get(name, {}).get('cluster') or {}).get('name')
         if name not in up:
-            nodes.append(dict(server=name, cluster=cluster, status='down'))
+            nodes.append(dict(server=name, cluster=cluster,
+                              status='unreachable' if cluster in unreachable_clusters else 'down'))
             continue
         v = varz.get(name, {})
         js = jsz.get(name, {})
@@ -114,7 +128,7 @@ def report(answers, expected, thresholds=None):
 
     # Consequences: a missing route or gateway to a node or cluster that is down is one line, not one per node.
     for peer, missing in sorted(no_route.items()):
-        if peer in down and cluster_of[peer] in down_clusters:
+        if peer in down and cluster_of[peer] in silent:
             continue
         why = ' (down)' if peer in down else ''
         problems.append('%s: no route to %s%s' % (_names(missing), peer, why))
@@ -122,6 +136,9 @@ def report(answers, expected, thresholds=None):
         if other in down_clusters:
             problems.append('no gateway to cluster %s (down) from %d node(s) of the other clusters'
                             % (other, len(missing)))
+        elif other in unreachable_clusters:
+            problems.append('no outbound gateway to cluster %s from %d node(s) of the other clusters: its gateway '
+                            'listeners are unreachable from them' % (other, len(missing)))
         else:
             problems.append('%s: no outbound gateway to cluster %s' % (_names(missing), other))
 
@@ -182,7 +199,7 @@ def report(answers, expected, thresholds=None):
         if g['kind'] == 'consumer' and d.get('num_pending', 0) > t['lag']:
             problems.append('%s: %d messages pending (threshold %d)' % (what, d['num_pending'], t['lag']))
     return dict(healthy=not problems, problems=problems, nodes=nodes, down=down, down_clusters=down_clusters,
-                meta=meta_out, assets=assets, thresholds=t)
+                unreachable_clusters=unreachable_clusters, meta=meta_out, assets=assets, thresholds=t)
 
 
 def _details(jsz):

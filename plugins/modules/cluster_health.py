@@ -19,7 +19,9 @@ description:
     consumer the leader, replicas offline or lagging, messages, pending and ack-pending.
   - Compares all of it with the expected shape (O(expected), from the inventory) and lists C(problems), each naming
     exactly what is broken. A node that is down is one problem, and its cluster peers' missing routes to it one
-    more; a cluster that is down is one problem, and the other clusters' missing gateway to it one more.
+    more; a cluster that is down is one problem, and the other clusters' missing gateway to it one more. A cluster
+    that does not answer but still holds inbound gateway connections to the answering servers is reported as
+    unreachable through its gateways, not as down.
   - The module never fails because of a problem it finds; use C(problems) or C(healthy) in the play.
 author: natsops maintainers (@natsops)
 options:
@@ -98,7 +100,15 @@ down:
   type: list
   elements: str
 down_clusters:
-  description: Clusters none of whose servers answered.
+  description: Clusters none of whose servers answered, and that no answering server has an inbound gateway from.
+  returned: always
+  type: list
+  elements: str
+unreachable_clusters:
+  description:
+    - Clusters none of whose servers answered, but whose servers hold inbound gateway connections to servers that
+      answered; they run, but the other clusters cannot reach their gateway listeners (a firewall, a stopped proxy),
+      so the system account's requests do not reach them. Their nodes have status C(unreachable).
   returned: always
   type: list
   elements: str

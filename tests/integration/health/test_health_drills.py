@@ -4,6 +4,8 @@ flagged before publishes are rejected."""
 import asyncio
 import json
 import os
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -97,6 +99,37 @@ def test_one_node_down_is_named_with_its_peers_missing_routes_only(play, sc):
     finally:
         node.start()
     assert wait_healthy(play, sc)["healthy"]
+
+
+def test_a_cluster_behind_a_stopped_gateway_is_named_unreachable_not_down(play, sc):
+    """c3 keeps running, but the other clusters can no longer reach its gateway port (a firewall rule rejects
+    connections to c3's gateway listeners on loopback): their outbound gateways to c3 drop, the system account's
+    requests no longer reach c3, while c3's own outbound gateways still land on c1 and c2."""
+    if os.geteuid() != 0 or not shutil.which("iptables"):
+        pytest.fail("this drill needs root and iptables (scripts/setup.sh installs iptables)")
+    rules = [["OUTPUT", "-o", "lo", "-p", "tcp", "--dport", str(n.gateway_port), "-j", "REJECT",
+              "--reject-with", "tcp-reset"] for n in sc.clusters["c3"]]
+    others = sc.clusters["c1"] + sc.clusters["c2"]
+    try:
+        for rule in rules:
+            subprocess.run(["iptables", "-I"] + rule, check=True, timeout=10)
+        deadline = time.time() + 30
+        while any("c3" in (n.monitor("gatewayz").get("outbound_gateways") or {}) for n in others):
+            assert time.time() < deadline, "the outbound gateways to c3 did not drop within 30 s"
+            time.sleep(0.5)
+        r = health(play, sc)
+        print("stopped gateway:", r["problems"])
+        assert r["down_clusters"] == [] and r["unreachable_clusters"] == ["c3"], r["problems"]
+        assert r["problems"][0].startswith("cluster c3 does not answer through the gateways but is up"), r["problems"]
+        assert r["problems"][1] == ("no outbound gateway to cluster c3 from 6 node(s) of the other clusters: its "
+                                    "gateway listeners are unreachable from them"), r["problems"]
+        # Nothing else is blamed: no node of c1 or c2 is down or short of routes or gateways to each other.
+        assert not [p for p in r["problems"][2:] if "down" in p or "route" in p or "gateway" in p], r["problems"]
+        assert sorted(n["status"] for n in r["nodes"] if n["cluster"] == "c3") == ["unreachable"] * 3
+    finally:
+        for rule in rules:
+            subprocess.run(["iptables", "-D"] + rule, check=False, timeout=10)
+    assert wait_healthy(play, sc, timeout=90)["healthy"]
 
 
 def test_drill_a_whole_cluster_down_while_the_others_write_and_read(play, sc):

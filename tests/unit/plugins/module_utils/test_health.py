@@ -62,6 +62,22 @@ def test_one_cluster_down_names_the_cluster_and_the_missing_gateway_once():
     assert r['down_clusters'] == ['c3']
 
 
+def test_a_cluster_whose_gateway_listeners_are_unreachable_is_not_reported_down():
+    # c3 runs, but the other clusters cannot reach its gateway port: their outbound gateways to c3 are gone, so the
+    # system account's requests do not reach it; c3's own outbound gateways still land on some of their nodes.
+    a = answers(down=EXPECTED['c3'])
+    for name in ('c1-n2', 'c2-n1', 'c2-n3'):
+        a['GATEWAYZ'][name]['inbound_gateways'] = dict(a['GATEWAYZ'][name]['inbound_gateways'], c3=[{}])
+    r = report(a, EXPECTED)
+    assert r['problems'] == [
+        'cluster c3 does not answer through the gateways but is up: it holds inbound gateway connections to '
+        'c1-n2, c2-n1, c2-n3',
+        'no outbound gateway to cluster c3 from 6 node(s) of the other clusters: its gateway listeners are '
+        'unreachable from them']
+    assert r['down_clusters'] == [] and r['unreachable_clusters'] == ['c3']
+    assert sorted(n['status'] for n in r['nodes'] if n['cluster'] == 'c3') == ['unreachable'] * 3
+
+
 def test_a_gateway_that_is_not_connected_between_healthy_clusters():
     r = report(answers(gateways_missing={'c1-n2': ['c3']}), EXPECTED)
     assert r['problems'] == ['c1-n2: no outbound gateway to cluster c3']
