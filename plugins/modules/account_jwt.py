@@ -23,8 +23,6 @@ description:
   - Only writes the file. Loading it into servers (the C(memory) resolver's preload, or a push to a C(full)
     resolver) is a separate step.
   - Runs on the controller (C(delegate_to) V(localhost) or C(connection) V(local)); it does not connect to NATS.
-requirements:
-  - nkeys >= 0.2.0 (the NATS maintainers' Python nkeys, with PyNaCl)
 author: natsops maintainers (@natsops)
 options:
   path:
@@ -110,20 +108,8 @@ options:
   info_url:
     description: A URL with more information.
     type: str
-  tags:
-    description: Tags (stored lower case).
-    type: list
-    elements: str
-attributes:
-  check_mode:
-    description: Decides and returns the claims and changes; signs and writes nothing.
-    support: full
-  diff_mode:
-    description: The decoded claims before and after (without C(iat) and C(jti)); never a seed.
-    support: full
-  idempotent:
-    description: A second run with the same options reports no change and does not sign again.
-    support: full
+extends_documentation_fragment:
+  - natsops.jetstream.jwt
 seealso:
   - module: natsops.jetstream.nkey
   - module: natsops.jetstream.operator_jwt
@@ -195,16 +181,22 @@ jwt:
   type: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.natsops.jetstream.plugins.module_utils import _nkeys_jwt
+from ansible_collections.natsops.jetstream.plugins.module_utils._jwt_module import run_jwt_module
+
+
+def claims(p, keys):
+    if p['operator_jwt']:
+        _nkeys_jwt.operator_signer_check(p['operator_jwt'], keys.issuer, _nkeys_jwt.given_option(p, 'issuer_'))
+    return _nkeys_jwt.account_claims(
+        p['name'], keys.subject, limits=p['limits'], jetstream=p['jetstream'], jetstream_tiers=p['jetstream_tiers'],
+        exports=p['exports'], imports=p['imports'], signing_keys=p['signing_keys'], revocations=p['revocations'],
+        default_permissions=p['default_permissions'], description=p['description'], info_url=p['info_url'],
+        tags=p['tags']), {}
 
 
 def main():
-    argument_spec = dict(
-        path=dict(type='path', required=True),
-        name=dict(type='str', required=True),
-        public_key=dict(type='str', no_log=False),
+    run_jwt_module('account', dict(
         operator_jwt=dict(type='path'),
         limits=dict(type='dict'),
         jetstream=dict(type='dict'),
@@ -216,37 +208,7 @@ def main():
         default_permissions=dict(type='dict'),
         description=dict(type='str'),
         info_url=dict(type='str'),
-        tags=dict(type='list', elements='str'),
-    )
-    argument_spec.update(_nkeys_jwt.seed_options(''))
-    argument_spec.update(_nkeys_jwt.seed_options('issuer_'))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[('public_key', 'seed', 'seed_file'), ('issuer_seed', 'issuer_seed_file'),
-                                               ('jetstream', 'jetstream_tiers')],
-                           required_one_of=[('public_key', 'seed', 'seed_file'), ('issuer_seed', 'issuer_seed_file')])
-    if not _nkeys_jwt.HAS_NKEYS:
-        module.fail_json(msg=missing_required_lib(_nkeys_jwt.NKEYS_REQUIREMENT), exception=_nkeys_jwt.NKEYS_IMPORT_ERROR)
-    p = module.params
-    try:
-        if p['public_key']:
-            subject = _nkeys_jwt.check_public_key(p['public_key'], 'public_key', 'account')
-        else:
-            subject = _nkeys_jwt.public_key(_nkeys_jwt.keypair_from_params(p, '', 'account'))
-        issuer = _nkeys_jwt.keypair_from_params(p, 'issuer_', 'operator')
-        if p['operator_jwt']:
-            _nkeys_jwt.operator_signer_check(p['operator_jwt'], _nkeys_jwt.public_key(issuer),
-                                             _nkeys_jwt.given_option(p, 'issuer_'))
-        desired = _nkeys_jwt.account_claims(
-            p['name'], subject, limits=p['limits'], jetstream=p['jetstream'], jetstream_tiers=p['jetstream_tiers'],
-            exports=p['exports'], imports=p['imports'], signing_keys=p['signing_keys'], revocations=p['revocations'],
-            default_permissions=p['default_permissions'], description=p['description'], info_url=p['info_url'],
-            tags=p['tags'])
-        result = _nkeys_jwt.ensure_jwt(module, 'account', desired, issuer, p['path'])
-    except _nkeys_jwt.JwtError as exc:
-        module.fail_json(msg='account %s: %s' % (p['name'], exc))
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='account %s: %s' % (p['name'], exc))
-    module.exit_json(**result)
+    ), claims, issuer_kind='operator', mutually_exclusive=[('jetstream', 'jetstream_tiers')])
 
 
 if __name__ == '__main__':

@@ -18,8 +18,6 @@ description:
     or does not verify). Check mode and diff mode show the claim changes.
   - Bad input (a seed of the wrong type, malformed public keys or URLs) fails before anything is signed.
   - Runs on the controller (C(delegate_to) V(localhost) or C(connection) V(local)); it does not connect to NATS.
-requirements:
-  - nkeys >= 0.2.0 (the NATS maintainers' Python nkeys, with PyNaCl)
 author: natsops maintainers (@natsops)
 options:
   path:
@@ -55,20 +53,8 @@ options:
     description: Accounts must be signed by a signing key, not by the identity key. Needs O(signing_keys).
     type: bool
     default: false
-  tags:
-    description: Tags (stored lower case).
-    type: list
-    elements: str
-attributes:
-  check_mode:
-    description: Decides and returns the claims and changes; signs and writes nothing.
-    support: full
-  diff_mode:
-    description: The decoded claims before and after (without C(iat) and C(jti)); never a seed.
-    support: full
-  idempotent:
-    description: A second run with the same options reports no change and does not sign again.
-    support: full
+extends_documentation_fragment:
+  - natsops.jetstream.jwt
 seealso:
   - module: natsops.jetstream.nkey
   - module: natsops.jetstream.account_jwt
@@ -124,40 +110,25 @@ jwt:
   type: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.natsops.jetstream.plugins.module_utils import _nkeys_jwt
+from ansible_collections.natsops.jetstream.plugins.module_utils._jwt_module import run_jwt_module
+
+
+def claims(p, keys):
+    return _nkeys_jwt.operator_claims(
+        p['name'], keys.subject, signing_keys=p['signing_keys'], system_account=p['system_account'],
+        operator_service_urls=p['operator_service_urls'], account_server_url=p['account_server_url'],
+        strict_signing_key_usage=p['strict_signing_key_usage'], tags=p['tags']), {}
 
 
 def main():
-    argument_spec = dict(
-        path=dict(type='path', required=True),
-        name=dict(type='str', required=True),
+    run_jwt_module('operator', dict(
         signing_keys=dict(type='list', elements='str', no_log=False),
         system_account=dict(type='str'),
         operator_service_urls=dict(type='list', elements='str'),
         account_server_url=dict(type='str'),
         strict_signing_key_usage=dict(type='bool', default=False),
-        tags=dict(type='list', elements='str'),
-    )
-    argument_spec.update(_nkeys_jwt.seed_options(''))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[('seed', 'seed_file')], required_one_of=[('seed', 'seed_file')])
-    if not _nkeys_jwt.HAS_NKEYS:
-        module.fail_json(msg=missing_required_lib(_nkeys_jwt.NKEYS_REQUIREMENT), exception=_nkeys_jwt.NKEYS_IMPORT_ERROR)
-    p = module.params
-    try:
-        kp = _nkeys_jwt.keypair_from_params(p, '', 'operator')
-        desired = _nkeys_jwt.operator_claims(
-            p['name'], _nkeys_jwt.public_key(kp), signing_keys=p['signing_keys'], system_account=p['system_account'],
-            operator_service_urls=p['operator_service_urls'], account_server_url=p['account_server_url'],
-            strict_signing_key_usage=p['strict_signing_key_usage'], tags=p['tags'])
-        result = _nkeys_jwt.ensure_jwt(module, 'operator', desired, kp, p['path'])
-    except _nkeys_jwt.JwtError as exc:
-        module.fail_json(msg='operator %s: %s' % (p['name'], exc))
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='operator %s: %s' % (p['name'], exc))
-    module.exit_json(**result)
+    ), claims)
 
 
 if __name__ == '__main__':

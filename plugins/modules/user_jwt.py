@@ -22,8 +22,6 @@ description:
     as O(issuer_seed)), unknown keys or malformed subjects in O(pub), O(sub) or O(resp), an unknown connection
     type, a bad network in O(src), an O(expires) time in the past, permissions for a user of a scoped signing key.
   - Runs on the controller (C(delegate_to) V(localhost) or C(connection) V(local)); it does not connect to NATS.
-requirements:
-  - nkeys >= 0.2.0 (the NATS maintainers' Python nkeys, with PyNaCl)
 author: natsops maintainers (@natsops)
 options:
   path:
@@ -131,20 +129,8 @@ options:
       When the JWT expires: Unix seconds or an ISO 8601 date-time with a zone (V(2027-06-30T00:00:00Z)). Must be in
       the future. Use a fixed time: the claims are compared.
     type: raw
-  tags:
-    description: Tags (stored lower case).
-    type: list
-    elements: str
-attributes:
-  check_mode:
-    description: Decides and returns the claims and changes; signs and writes nothing.
-    support: full
-  diff_mode:
-    description: The decoded claims before and after (without C(iat) and C(jti)); never a seed.
-    support: full
-  idempotent:
-    description: A second run with the same options reports no change and does not sign again.
-    support: full
+extends_documentation_fragment:
+  - natsops.jetstream.jwt
 seealso:
   - module: natsops.jetstream.nkey
   - module: natsops.jetstream.account_jwt
@@ -206,9 +192,8 @@ creds_path:
   type: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.natsops.jetstream.plugins.module_utils import _nkeys_jwt
+from ansible_collections.natsops.jetstream.plugins.module_utils._jwt_module import run_jwt_module
 
 PERMISSION_OPTIONS = dict(
     pub=dict(type='dict', options=dict(allow=dict(type='list', elements='str'), deny=dict(type='list', elements='str'))),
@@ -224,12 +209,35 @@ def _clean(value):
     return value
 
 
+def prepare(p):
+    if p['public_key'] and p['creds_path']:
+        raise _nkeys_jwt.JwtError('creds_path: a .creds file holds the user seed; give seed_file or seed '
+                                  'instead of public_key')
+
+
+def claims(p, keys):
+    issuer_account, scope = p['issuer_account'], None
+    if p['account_jwt']:
+        account, scope = _nkeys_jwt.account_signer_check(p['account_jwt'], keys.issuer,
+                                                         _nkeys_jwt.given_option(p, 'issuer_'))
+        if issuer_account and issuer_account != account:
+            raise _nkeys_jwt.JwtError('issuer_account: %s is not the account of account_jwt (%s)'
+                                      % (issuer_account, account))
+        issuer_account = account
+    if issuer_account:
+        _nkeys_jwt.check_public_key(issuer_account, 'issuer_account', 'account')
+    desired = _nkeys_jwt.user_claims(
+        p['name'], keys.subject, keys.issuer, issuer_account=issuer_account, expires=p['expires'],
+        scoped=scope is not None, tags=p['tags'], pub=_clean(p['pub']), sub=_clean(p['sub']),
+        resp=_clean(p['resp']), src=p['src'], subs=p['subs'], data=p['data'], payload=p['payload'],
+        bearer_token=p['bearer_token'], allowed_connection_types=p['allowed_connection_types'])
+    return desired, dict(creds_path=p['creds_path'], user_kp=keys.subject_kp, jwt_mode=0o600)
+
+
 def main():
-    argument_spec = dict(
+    spec = dict(
         path=dict(type='path'),
         creds_path=dict(type='path'),
-        name=dict(type='str', required=True),
-        public_key=dict(type='str', no_log=False),
         issuer_account=dict(type='str'),
         account_jwt=dict(type='path'),
         allowed_connection_types=dict(type='list', elements='str', choices=_nkeys_jwt.CONNECTION_TYPES),
@@ -239,52 +247,10 @@ def main():
         payload=dict(type='raw'),
         bearer_token=dict(type='bool', default=False),
         expires=dict(type='raw'),
-        tags=dict(type='list', elements='str'),
     )
-    argument_spec.update(PERMISSION_OPTIONS)
-    argument_spec.update(_nkeys_jwt.seed_options(''))
-    argument_spec.update(_nkeys_jwt.seed_options('issuer_'))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[('public_key', 'seed', 'seed_file'), ('issuer_seed', 'issuer_seed_file')],
-                           required_one_of=[('public_key', 'seed', 'seed_file'), ('issuer_seed', 'issuer_seed_file'),
-                                            ('path', 'creds_path')])
-    if not _nkeys_jwt.HAS_NKEYS:
-        module.fail_json(msg=missing_required_lib(_nkeys_jwt.NKEYS_REQUIREMENT), exception=_nkeys_jwt.NKEYS_IMPORT_ERROR)
-    p = module.params
-    try:
-        user_kp = None
-        if p['public_key']:
-            if p['creds_path']:
-                raise _nkeys_jwt.JwtError('creds_path: a .creds file holds the user seed; give seed_file or seed '
-                                          'instead of public_key')
-            subject = _nkeys_jwt.check_public_key(p['public_key'], 'public_key', 'user')
-        else:
-            user_kp = _nkeys_jwt.keypair_from_params(p, '', 'user')
-            subject = _nkeys_jwt.public_key(user_kp)
-        issuer = _nkeys_jwt.keypair_from_params(p, 'issuer_', 'account')
-        issuer_public = _nkeys_jwt.public_key(issuer)
-        issuer_account, scope = p['issuer_account'], None
-        if p['account_jwt']:
-            account, scope = _nkeys_jwt.account_signer_check(p['account_jwt'], issuer_public,
-                                                             _nkeys_jwt.given_option(p, 'issuer_'))
-            if issuer_account and issuer_account != account:
-                raise _nkeys_jwt.JwtError('issuer_account: %s is not the account of account_jwt (%s)'
-                                          % (issuer_account, account))
-            issuer_account = account
-        if issuer_account:
-            _nkeys_jwt.check_public_key(issuer_account, 'issuer_account', 'account')
-        desired = _nkeys_jwt.user_claims(
-            p['name'], subject, issuer_public, issuer_account=issuer_account, expires=p['expires'],
-            scoped=scope is not None, tags=p['tags'], pub=_clean(p['pub']), sub=_clean(p['sub']),
-            resp=_clean(p['resp']), src=p['src'], subs=p['subs'], data=p['data'], payload=p['payload'],
-            bearer_token=p['bearer_token'], allowed_connection_types=p['allowed_connection_types'])
-        result = _nkeys_jwt.ensure_jwt(module, 'user', desired, issuer, p['path'], creds_path=p['creds_path'],
-                                       user_kp=user_kp, jwt_mode=0o600)
-    except _nkeys_jwt.JwtError as exc:
-        module.fail_json(msg='user %s: %s' % (p['name'], exc))
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='user %s: %s' % (p['name'], exc))
-    module.exit_json(**result)
+    spec.update(PERMISSION_OPTIONS)
+    run_jwt_module('user', spec, claims, issuer_kind='account', prepare=prepare,
+                   required_one_of=[('path', 'creds_path')])
 
 
 if __name__ == '__main__':
