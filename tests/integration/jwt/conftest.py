@@ -14,30 +14,10 @@ import urllib.request
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from natsproc import DEFAULT_BINARY, ROOT, ansible_env, free_ports  # noqa: E402
+from natsproc import DEFAULT_BINARY, ROOT, free_ports  # noqa: E402
 
 NODE_DIR = os.path.join(os.path.dirname(__file__), "node")
 NODE_CACHE = os.path.join(ROOT, ".cache", "jwt-node")
-
-
-def run_play(workdir, tasks, check=False, diff=True, expect_fail=False):
-    """Run tasks on localhost (connection local) through ansible-playbook; returns (results, stdout)."""
-    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": tasks}]
-    path = os.path.join(workdir, "play-%d.yml" % time.monotonic_ns())
-    with open(path, "w") as f:
-        json.dump(play, f)
-    cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", "localhost,", path]
-    if check:
-        cmd.append("--check")
-    if diff:
-        cmd.append("--diff")
-    env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
-    out = json.loads(proc.stdout[proc.stdout.index("{"):])
-    results = [t["hosts"]["localhost"] for t in out["plays"][0]["tasks"]]
-    if not expect_fail:
-        assert proc.returncode == 0, json.dumps(results, indent=1)[-4000:]
-    return results, proc.stdout
 
 
 def nats_cli():

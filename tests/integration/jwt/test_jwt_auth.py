@@ -14,7 +14,8 @@ import nats.js.api
 import nats.js.errors
 import pytest
 
-from conftest import OperatorServer, nats_cli, node_checker, run_play
+from conftest import OperatorServer, nats_cli, node_checker
+from plays import run_play
 
 NS = "natsops.jetstream."
 USERS = ("alice", "bob", "revoked", "jsuser", "scoped", "expiring", "tieruser")

@@ -14,7 +14,8 @@ import nats
 import nats.js.errors
 import pytest
 
-from conftest import FullResolverCluster, run_play
+from conftest import FullResolverCluster
+from plays import run_play
 
 NS = "natsops.jetstream."
 PUSH = NS + "account_jwt_push"
