@@ -56,13 +56,27 @@ _value:
   type: dict
 """
 
+import datetime
 import json
+import os
 import re
+import time
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 
+from ansible_collections.natsops.jetstream.plugins.module_utils import _nkeys_jwt
 from ansible_collections.natsops.jetstream.plugins.module_utils._units import UnitError, parse_duration, parse_size
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError as _exc:  # pragma: no cover - cryptography comes with ansible-core
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = str(_exc)
 
 INPUT_FACT = "__nats_server_settings_input"
 
@@ -105,7 +119,18 @@ BOOL_VARS = (
     "nats_server_tls_cluster_enabled", "nats_server_tls_gateway_enabled", "nats_server_tls_monitor_enabled",
     "nats_server_tls_remote_src", "nats_server_skip_restarts", "nats_server_canary",
 )
-AUTH_MODES = ("none", "mtls", "password")
+AUTH_MODES = ("none", "mtls", "password", "jwt")
+JWT_RESOLVERS = ("full", "memory")
+# Settings the role renders itself in jwt mode (server/opts.go: operator and resolver aliases).
+JWT_CONFIG_KEYS = frozenset(("operator", "operators", "root", "roots", "root_operators", "root_operator",
+                             "trusted", "trusted_keys", "resolver", "account_resolver", "accounts_resolver",
+                             "resolver_preload", "resolver_pinned_accounts"))
+# Defaults of the config-file account variables: other values are ignored in jwt mode, which says so.
+_CONFIG_ACCOUNT_DEFAULTS = {
+    "nats_server_app_users": [{"name": "admin", "permissions": "admin"}, {"name": "reader", "permissions": "reader"}],
+    "nats_server_app_account_limits": {"max_memory": -1, "max_storage": -1, "max_streams": -1, "max_consumers": -1},
+    "nats_server_permission_sets": {},
+}
 APP_LIMIT_KEYS = ("max_memory", "max_storage", "max_streams", "max_consumers")
 
 # Top-level keys nats-server reads (case-insensitively) for the settings the role renders itself, with their
@@ -139,6 +164,18 @@ def _show(value):
         return json.dumps(value, sort_keys=True, default=str)
     except (TypeError, ValueError):
         return repr(value)
+
+
+def _short_jwt(value):
+    """A JWT as an error message shows it: its start (they are public, but long)."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    return value[:24] + "..." if len(value) > 24 else value
+
+
+def _a_type(kind):
+    return "an %s" % kind if str(kind)[:1] in "aeiou" else ("a %s" % kind if kind else "an untyped")
 
 
 def _hosts_text(hosts, all_hosts):
@@ -270,6 +307,109 @@ def _address_ok(value):
     return isinstance(value, str) and (_HOST_RE.match(value) is not None or _IPV6_RE.match(value) is not None)
 
 
+# --- The TLS files on the controller ----------------------------------------------------------------------------
+
+def _read_pem_certs(path):
+    """The certificates of a PEM file (a bundle may hold several); raises ValueError or OSError."""
+    with open(os.path.expanduser(path), "rb") as f:
+        data = f.read()
+    certs = x509.load_pem_x509_certificates(data)
+    if not certs:
+        raise ValueError("no PEM certificate in the file")
+    return certs
+
+
+def _not_after(cert):
+    return getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after
+
+
+def _not_before(cert):
+    return getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before
+
+
+def _when(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _valid_now(cert, now):
+    before = _not_before(cert)
+    after = _not_after(cert)
+    if before.tzinfo is None:
+        now = now.replace(tzinfo=None)
+    return before <= now <= after
+
+
+def _issued_by(cert, issuer):
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _public_der(key):
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def tls_file_errors(cert_path, key_path, ca_path, now=None):
+    """Errors of a node's certificate, key and CA files on the controller, as (variable, allowed, extra, hint):
+    each file can be read; neither the certificate nor the CA is expired; the certificate was issued by the CA
+    (through the intermediates in the certificate file, if any); the key belongs to the certificate."""
+    if not HAS_CRYPTOGRAPHY:
+        return [("nats_server_tls_cert_src", "checked with the Python cryptography library on the controller",
+                 ": cannot import it (%s)" % CRYPTOGRAPHY_IMPORT_ERROR, "Install cryptography on the controller.")]
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    errors = []
+    chain = cas = key = None
+    try:
+        chain = _read_pem_certs(cert_path)
+    except (OSError, ValueError) as exc:
+        errors.append(("nats_server_tls_cert_src", "a PEM certificate file readable on the controller", ": %s" % exc,
+                       ""))
+    try:
+        cas = _read_pem_certs(ca_path)
+    except (OSError, ValueError) as exc:
+        errors.append(("nats_server_tls_ca_src", "a PEM CA certificate file readable on the controller",
+                       ": %s" % exc, ""))
+    try:
+        with open(os.path.expanduser(key_path), "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), password=None)
+    except (OSError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        # Never the key itself: only the reason cryptography gives.
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "cannot be read as an unencrypted PEM private key"
+        errors.append(("nats_server_tls_key_src", "an unencrypted PEM private key readable on the controller",
+                       ": %s" % reason, ""))
+    if chain and not _valid_now(chain[0], now):
+        errors.append(("nats_server_tls_cert_src", "a certificate valid now",
+                       ": valid from %s to %s" % (_when(_not_before(chain[0])), _when(_not_after(chain[0]))), ""))
+    if cas:
+        expired = [c for c in cas if not _valid_now(c, now)]
+        if expired:
+            errors.append(("nats_server_tls_ca_src", "a CA certificate valid now",
+                           ": valid from %s to %s" % (_when(_not_before(expired[0])), _when(_not_after(expired[0]))),
+                           "Replace the CA deliberately and re-issue the certificates."))
+    if chain and cas:
+        current, path_ok = chain[0], False
+        for dummy in range(len(chain) + 1):
+            if any(_issued_by(current, ca) for ca in cas):
+                path_ok = True
+                break
+            parent = [c for c in chain[1:] if _issued_by(current, c)]
+            if not parent:
+                break
+            current = parent[0]
+        if not path_ok:
+            errors.append(("nats_server_tls_cert_src", "a certificate issued by the CA in nats_server_tls_ca_src",
+                           ": issued by '%s', which is not the CA '%s' in %s"
+                           % (chain[0].issuer.rfc4514_string(), cas[0].subject.rfc4514_string(), ca_path), ""))
+    if chain and key is not None and _public_der(key.public_key()) != _public_der(chain[0].public_key()):
+        errors.append(("nats_server_tls_key_src", "the private key of the certificate in nats_server_tls_cert_src",
+                       ": it does not match %s" % cert_path, ""))
+    return errors
+
+
 # --- Per-host checks ------------------------------------------------------------------------------------------
 
 class _HostCheck(object):
@@ -314,6 +454,7 @@ class _HostCheck(object):
         self.lists()
         self.accounts()
         self.extra_config()
+        self.jwt()
         return self
 
     # strings and names
@@ -386,6 +527,8 @@ class _HostCheck(object):
                     self.bad(var, "an absolute path on the node (nats_server_tls_remote_src is true)")
             if not remote and "nats_server_tls_pki_dir" in s and not _is_abs(s["nats_server_tls_pki_dir"]):
                 self.bad("nats_server_tls_pki_dir", "an absolute path on the controller")
+            if not remote:
+                self.tls_files()
         if s.get("nats_server_auth_mode") == "mtls" and self.norm.get("canary"):
             for var in ("nats_server_probe_tls_cert_src", "nats_server_probe_tls_key_src"):
                 if var in s and not (isinstance(s[var], str) and s[var]):
@@ -393,6 +536,15 @@ class _HostCheck(object):
         if s.get("nats_server_auth_mode") in ("mtls", "password") and "nats_server_secrets_dir" in s \
                 and not _is_abs(s["nats_server_secrets_dir"]):
             self.bad("nats_server_secrets_dir", "an absolute path on the controller")
+
+    def tls_files(self):
+        """The certificate, key and CA the role copies to the node (generated, or brought by the user), read on the
+        controller before any host is contacted: one check for both ways of getting them."""
+        names = ("nats_server_tls_cert_src", "nats_server_tls_key_src", "nats_server_tls_ca_src")
+        if not all(isinstance(self.s.get(v), str) and self.s.get(v) for v in names):
+            return
+        for var, allowed, extra, hint in tls_file_errors(*[self.s[v] for v in names]):
+            self.bad(var, allowed, extra=extra, hint=hint)
 
     def sizes(self):
         s = self.s
@@ -607,6 +759,151 @@ class _HostCheck(object):
             norm[key] = value
         if ok:
             self.norm["app_account_limits"] = norm
+
+    def jwt(self):
+        """nats_server_auth_mode: jwt. The operator JWT, the system account and the preloaded account JWTs are
+        decoded (and their signatures checked) with the JWT modules' own code; the template renders what is
+        normalized here."""
+        s = self.s
+        self.norm["jwt"] = None
+        if s.get("nats_server_auth_mode") != "jwt":
+            return
+        norm = {}
+        ok = True
+        content, path = s.get("nats_server_jwt_operator") or "", s.get("nats_server_jwt_operator_file") or ""
+        if content and path:
+            self.bad("nats_server_jwt_operator_file", "empty when nats_server_jwt_operator is set (one source of the "
+                     "operator JWT)", value=path)
+            ok = False
+        elif not content and not path:
+            self.bad("nats_server_jwt_operator", "the operator JWT (or nats_server_jwt_operator_file the path of "
+                     "it on the controller, as the operator_jwt module writes it) with nats_server_auth_mode jwt",
+                     value="")
+            ok = False
+        elif path:
+            if not _is_abs(path):
+                self.bad("nats_server_jwt_operator_file", "an absolute path on the controller", value=path)
+                ok = False
+            else:
+                try:
+                    with open(os.path.expanduser(path)) as f:
+                        content = f.read()
+                except (IOError, OSError) as exc:
+                    self.bad("nats_server_jwt_operator_file", "a readable file on the controller holding the "
+                             "operator JWT", value=path, hint="(%s)" % (exc.strerror or exc))
+                    ok = False
+        operator = None
+        if ok:
+            var = "nats_server_jwt_operator_file" if path else "nats_server_jwt_operator"
+            shown = path if path else _short_jwt(content)
+            try:
+                dummy, operator = _nkeys_jwt.decode(content, what="the operator JWT", verify=_nkeys_jwt.HAS_NKEYS)
+                if (operator.get("nats") or {}).get("type") != "operator":
+                    raise _nkeys_jwt.JwtError("it is %s JWT" % _a_type((operator.get("nats") or {}).get("type")))
+                if operator.get("iss") != operator.get("sub") or not str(operator.get("sub", "")).startswith("O"):
+                    raise _nkeys_jwt.JwtError("an operator JWT is self-signed by an operator key (O...)")
+            except _nkeys_jwt.JwtError as exc:
+                self.bad(var, "an operator JWT (as the operator_jwt module writes it)", value=shown, hint=str(exc))
+                operator = None
+        if operator is not None:
+            norm["operator"] = content.strip()
+            norm["operator_public_key"] = operator["sub"]
+            operator_keys = [operator["sub"]] + list((operator.get("nats") or {}).get("signing_keys") or [])
+        system = s.get("nats_server_jwt_system_account") or ""
+        try:
+            _nkeys_jwt.check_public_key(system, "nats_server_jwt_system_account", "account")
+            norm["system_account"] = system
+        except _nkeys_jwt.JwtError as exc:
+            self.bad("nats_server_jwt_system_account", "the public key of the system account (A..., the "
+                     "public_key the nkey module returns)", value=system, hint=str(exc))
+            system = None
+        declared = (operator or {}).get("nats", {}).get("system_account")
+        if system and declared and declared != system:
+            self.bad("nats_server_jwt_system_account", "the system account the operator JWT names (%s)" % declared,
+                     value=system)
+        resolver = s.get("nats_server_jwt_resolver", "full")
+        if resolver not in JWT_RESOLVERS:
+            self.bad("nats_server_jwt_resolver", "one of %s" % ", ".join(JWT_RESOLVERS))
+        norm["resolver"] = resolver
+        store = s.get("nats_server_store_dir")
+        rdir = s.get("nats_server_jwt_resolver_dir")
+        if resolver == "full":
+            if not (_is_abs(rdir) and _is_abs(store)
+                    and os.path.normpath(rdir).startswith(os.path.normpath(store).rstrip("/") + "/")):
+                self.bad("nats_server_jwt_resolver_dir", "an absolute path under nats_server_store_dir (%s): the "
+                         "systemd unit lets nats-server write there only" % store)
+            elif os.path.normpath(rdir) == os.path.normpath(os.path.join(store, "jetstream")):
+                self.bad("nats_server_jwt_resolver_dir", "another directory than JetStream's own (%s/jetstream)"
+                         % store.rstrip("/"))
+            norm["resolver_dir"] = rdir
+            norm["allow_delete"] = self.check("nats_server_jwt_allow_delete", read_bool) or False
+            interval = self.check("nats_server_jwt_resolver_interval", read_duration,
+                                  "a Go duration of at least 1s (how often servers compare their resolvers)")
+            if interval is not None and interval[0] < SEC:
+                self.bad("nats_server_jwt_resolver_interval", "a Go duration of at least 1s (how often servers "
+                         "compare their resolvers)")
+            norm["interval"] = interval[1] if interval else "2m"
+            limit = None
+            try:
+                limit = read_int(s.get("nats_server_jwt_resolver_limit", 1000), "a whole number of at least 1")
+                if limit < 1:
+                    raise _Bad("a whole number of at least 1")
+            except _Bad as exc:
+                self.bad("nats_server_jwt_resolver_limit", exc.allowed + " (account JWTs the resolver keeps)")
+            norm["limit"] = limit
+        preload = s.get("nats_server_jwt_resolver_preload")
+        norm["preload"] = {}
+        if preload in (None, ""):
+            preload = {}
+        if not isinstance(preload, dict):
+            self.bad("nats_server_jwt_resolver_preload", "a mapping of account public keys (A...) to account JWTs",
+                     value=type(preload).__name__)
+            preload = None
+        for key in sorted(preload or {}, key=str):
+            var = "nats_server_jwt_resolver_preload.%s" % key
+            token = preload[key]
+            try:
+                _nkeys_jwt.check_public_key(str(key), var, "account")
+                dummy, claims = _nkeys_jwt.decode(token if isinstance(token, str) else "", what="the JWT",
+                                                  verify=_nkeys_jwt.HAS_NKEYS)
+                if (claims.get("nats") or {}).get("type") != "account":
+                    raise _nkeys_jwt.JwtError("it is %s JWT" % _a_type((claims.get("nats") or {}).get("type")))
+                if claims.get("sub") != key:
+                    raise _nkeys_jwt.JwtError("the JWT is the account %s's (%s), not %s's"
+                                              % (claims.get("name", "?"), claims.get("sub"), key))
+                if operator is not None and claims.get("iss") not in operator_keys:
+                    raise _nkeys_jwt.JwtError("it is signed by %s, which is neither the operator %s nor one of its "
+                                              "signing keys" % (claims.get("iss"), operator["sub"]))
+                exp = claims.get("exp")
+                if exp and isinstance(exp, (int, float)) and exp < time.time():
+                    raise _nkeys_jwt.JwtError("it expired")
+            except _nkeys_jwt.JwtError as exc:
+                self.bad(var, "the account JWT whose subject is that key, signed by the operator of "
+                         "nats_server_jwt_operator (or one of its signing keys)",
+                         value=_short_jwt(token), hint=str(exc))
+                continue
+            norm["preload"][key] = token.strip()
+        if system and preload is not None and system not in preload:
+            self.bad("nats_server_jwt_resolver_preload", "a mapping that holds the system account's JWT (key %s): "
+                     "its users must connect before anything can be pushed" % system,
+                     value=sorted(str(k) for k in preload))
+        if self.norm.get("canary"):
+            creds = s.get("nats_server_probe_creds") or ""
+            if not (_is_abs(creds) and os.path.isfile(os.path.expanduser(creds))):
+                self.bad("nats_server_probe_creds", "the path of a .creds file on the controller (a user of an account "
+                         "with JetStream, as the user_jwt module writes it): in jwt mode the canary probe connects "
+                         "with it from the controller (or set nats_server_canary: false)", value=creds)
+        extra = s.get("nats_server_extra_config")
+        if isinstance(extra, dict):
+            clash = sorted(k for k in extra if isinstance(k, str) and k.lower() in JWT_CONFIG_KEYS)
+            if clash:
+                self.bad("nats_server_extra_config", "a mapping without %s: in jwt mode the role renders the operator "
+                         "and the resolver itself" % ", ".join(clash), value=sorted(extra))
+        for var, default in sorted(_CONFIG_ACCOUNT_DEFAULTS.items()):
+            if var in s and s[var] != default:
+                self.warn(var, "is not used with nats_server_auth_mode jwt: accounts, users and their permissions "
+                          "and limits are account and user JWTs (docs/jwt.md)")
+        self.norm["jwt"] = norm
 
     def extra_config(self):
         extra = self.s.get("nats_server_extra_config", {})

@@ -6,13 +6,19 @@ messages name the variable, the value, what is allowed and the hosts."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import datetime
 import os
+import tempfile
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from ansible_collections.natsops.jetstream.plugins.filter.settings import (
-    INPUT_FACT, RESERVED_CONFIG_KEYS, nats_settings, validate_settings)
+    INPUT_FACT, RESERVED_CONFIG_KEYS, nats_settings, tls_file_errors, validate_settings)
 from ansible_collections.natsops.jetstream.plugins.filter.topology import compute_topology
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
@@ -34,7 +40,45 @@ TEMPLATED = {
     "nats_server_probe_user": "admin",
     "nats_server_probe_tls_cert_src": "/home/op/.natsops/pki/nats/clients/admin/tls.crt",
     "nats_server_probe_tls_key_src": "/home/op/.natsops/pki/nats/clients/admin/tls.key",
+    "nats_server_jwt_resolver_dir": "/var/lib/nats/jwt",
 }
+
+
+def _name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def make_cert(subject, key, issuer=None, issuer_key=None, days=(-1, 30), ca=False):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer or subject))
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now + datetime.timedelta(days=days[0]))
+               .not_valid_after(now + datetime.timedelta(days=days[1]))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    return builder.sign(issuer_key or key, hashes.SHA256())
+
+
+def write_pem(path, obj):
+    if hasattr(obj, "private_bytes"):
+        data = obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+    else:
+        data = obj.public_bytes(serialization.Encoding.PEM)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def make_pki(directory):
+    """A real CA, a node certificate it issued and the node's key (the files the role copies), on disk."""
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = make_cert("test CA", ca_key, ca=True, days=(-1, 3650))
+    return {"ca": write_pem(os.path.join(directory, "ca.crt"), ca), "ca_key": ca_key, "ca_cert": ca,
+            "cert": write_pem(os.path.join(directory, "tls.crt"), make_cert("n1", key, "test CA", ca_key)),
+            "key": write_pem(os.path.join(directory, "tls.key"), key)}
+
+
+PKI = make_pki(tempfile.mkdtemp(prefix="natsops-settings-pki-"))
 
 
 def base(host="n1", **overrides):
@@ -43,9 +87,10 @@ def base(host="n1", **overrides):
     values.update({
         "nats_server_name": host,
         "nats_server_address": host,
-        "nats_server_tls_cert_src": "/home/op/.natsops/pki/nats/servers/%s/tls.crt" % host,
-        "nats_server_tls_key_src": "/home/op/.natsops/pki/nats/servers/%s/tls.key" % host,
-        "nats_server_tls_ca_src": "/home/op/.natsops/pki/nats/servers/%s/ca.crt" % host,
+        # Real files: with TLS on, the check reads them on the controller.
+        "nats_server_tls_cert_src": PKI["cert"],
+        "nats_server_tls_key_src": PKI["key"],
+        "nats_server_tls_ca_src": PKI["ca"],
     })
     values.update(overrides)
     return values
@@ -321,7 +366,7 @@ def test_gateways_enabled_may_be_empty_but_not_maybe():
 
 
 @pytest.mark.parametrize("var, value, part", [
-    ("nats_server_auth_mode", "ldap", "nats_server_auth_mode must be one of none, mtls, password (is 'ldap')"),
+    ("nats_server_auth_mode", "ldap", "nats_server_auth_mode must be one of none, mtls, password, jwt (is 'ldap')"),
     ("nats_server_jetstream_domain", "hub.eu", "nats_server_jetstream_domain must be empty or a name without spaces, "
                                                "'.', '*' or '>'"),
     ("nats_server_jetstream_domain", "my hub", "(is 'my hub')"),
@@ -535,3 +580,211 @@ def test_filter_reads_the_input_fact_or_the_inventory_over_the_defaults():
     result = nats_settings(hostvars, ["n1", "n2"], None, defaults)
     assert result["normalized"]["n1"]["max_payload"] == "2MB"
     assert one_error(result).endswith("(is 0) on host 'n2'.")
+
+
+# --- nats_server_auth_mode: jwt ------------------------------------------------------------------------------
+
+from ansible_collections.natsops.jetstream.plugins.module_utils import _nkeys_jwt as J  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trust(tmp_path_factory):
+    """An operator (with a signing key) naming its system account, the system and an application account JWT,
+    a user JWT and a second operator, made with the JWT modules' own code."""
+    kp = dict((name, J.keypair(J.create_seed(kind), name, kind)) for name, kind in (
+        ("op", "operator"), ("opsk", "operator"), ("rogue", "operator"), ("sys", "account"), ("app", "account"),
+        ("user", "user")))
+    pub = dict((k, J.public_key(v)) for k, v in kp.items())
+    op = J.encode(J.operator_claims("OP", pub["op"], signing_keys=[pub["opsk"]], system_account=pub["sys"]), kp["op"])
+    path = tmp_path_factory.mktemp("jwt") / "operator.jwt"
+    path.write_text(op + "\n")
+    return {
+        "pub": pub, "operator": op, "operator_file": str(path),
+        "sys": J.encode(J.account_claims("SYS", pub["sys"]), kp["opsk"]),
+        "app": J.encode(J.account_claims("APP", pub["app"], jetstream={"streams": 2}), kp["op"]),
+        "rogue_app": J.encode(J.account_claims("APP", pub["app"]), kp["rogue"]),
+        "rogue_op": J.encode(J.operator_claims("ROGUE", pub["rogue"]), kp["rogue"]),
+        "user": J.encode(J.user_claims("u", pub["user"], pub["app"]), kp["app"]),
+    }
+
+
+def jwt_check(trust, **overrides):
+    values = dict(nats_server_auth_mode="jwt", nats_server_jwt_operator=trust["operator"],
+                  nats_server_jwt_system_account=trust["pub"]["sys"], nats_server_canary=False,
+                  nats_server_jwt_resolver_preload={trust["pub"]["sys"]: trust["sys"], trust["pub"]["app"]: trust["app"]})
+    values.update(overrides)
+    return check(**values)
+
+
+def test_jwt_mode_normalizes_what_the_template_renders(trust):
+    result = jwt_check(trust)
+    assert result["errors"] == []
+    jwt = result["normalized"]["n1"]["jwt"]
+    assert jwt["operator"] == trust["operator"] and jwt["operator_public_key"] == trust["pub"]["op"]
+    assert jwt["system_account"] == trust["pub"]["sys"]
+    assert (jwt["resolver"], jwt["resolver_dir"], jwt["allow_delete"], jwt["interval"], jwt["limit"]) == \
+        ("full", "/var/lib/nats/jwt", False, "2m", 1000)
+    assert sorted(jwt["preload"]) == sorted([trust["pub"]["sys"], trust["pub"]["app"]])
+    # The operator JWT from a file on the controller, the memory resolver.
+    result = jwt_check(trust, nats_server_jwt_operator="", nats_server_jwt_operator_file=trust["operator_file"],
+                       nats_server_jwt_resolver="memory")
+    assert result["errors"] == []
+    assert result["normalized"]["n1"]["jwt"]["operator"] == trust["operator"]
+    assert "resolver_dir" not in result["normalized"]["n1"]["jwt"]
+    # Other modes: nothing of it.
+    assert check()["normalized"]["n1"]["jwt"] is None
+
+
+def one_error(result):
+    assert len(result["errors"]) == 1, result["errors"]
+    return result["errors"][0]
+
+
+def test_jwt_mode_refuses_a_missing_or_wrong_operator_jwt(trust):
+    err = one_error(jwt_check(trust, nats_server_jwt_operator=""))
+    assert err.startswith("nats_server_jwt_operator must be the operator JWT") and "(is '')" in err
+    err = one_error(jwt_check(trust, nats_server_jwt_operator=trust["app"]))
+    assert err.startswith("nats_server_jwt_operator must be an operator JWT") and "it is an account JWT" in err
+    assert "(is '%s...')" % trust["app"][:24] in err
+    err = one_error(jwt_check(trust, nats_server_jwt_operator="not-a-jwt"))
+    assert "not a JWT" in err and "(is 'not-a-jwt')" in err
+    forged = trust["operator"][:-6] + ("AAAAAA" if not trust["operator"].endswith("AAAAAA") else "BBBBBB")
+    err = one_error(jwt_check(trust, nats_server_jwt_operator=forged))
+    assert "signature" in err
+    err = one_error(jwt_check(trust, nats_server_jwt_operator_file=trust["operator_file"]))
+    assert err.startswith("nats_server_jwt_operator_file must be empty when nats_server_jwt_operator is set")
+    err = one_error(jwt_check(trust, nats_server_jwt_operator="", nats_server_jwt_operator_file="/nonexistent/op.jwt"))
+    assert err.startswith("nats_server_jwt_operator_file must be a readable file") and "/nonexistent/op.jwt" in err
+
+
+def test_jwt_mode_refuses_a_wrong_system_account(trust):
+    err = one_error(jwt_check(trust, nats_server_jwt_system_account=trust["pub"]["user"]))
+    assert err.startswith("nats_server_jwt_system_account must be the public key of the system account")
+    assert trust["pub"]["user"] in err and "a user" in err
+    errors = jwt_check(trust, nats_server_jwt_system_account=trust["pub"]["app"])["errors"]
+    assert any("must be the system account the operator JWT names (%s)" % trust["pub"]["sys"] in e for e in errors)
+    err = one_error(jwt_check(trust, nats_server_jwt_system_account="SYS"))
+    assert "(is 'SYS')" in err
+
+
+def test_jwt_mode_checks_the_preloaded_accounts(trust):
+    pub = trust["pub"]
+    sys_only = {pub["sys"]: trust["sys"]}
+    err = one_error(jwt_check(trust, nats_server_jwt_resolver_preload=dict(sys_only, **{pub["app"]: trust["sys"]})))
+    assert err.startswith("nats_server_jwt_resolver_preload.%s must be the account JWT whose subject is that key" % pub["app"])
+    assert "the JWT is the account SYS's (%s)" % pub["sys"] in err
+    err = one_error(jwt_check(trust, nats_server_jwt_resolver_preload=dict(sys_only, **{pub["app"]: trust["rogue_app"]})))
+    assert "neither the operator %s nor one of its signing keys" % pub["op"] in err
+    err = one_error(jwt_check(trust, nats_server_jwt_resolver_preload=dict(sys_only, **{pub["user"]: trust["user"]})))
+    assert "nats_server_jwt_resolver_preload.%s" % pub["user"] in err and "a user" in err
+    err = one_error(jwt_check(trust, nats_server_jwt_resolver_preload={pub["app"]: trust["app"]}))
+    assert err.startswith("nats_server_jwt_resolver_preload must be a mapping that holds the system account's JWT")
+    err = one_error(jwt_check(trust, nats_server_jwt_resolver_preload=[trust["sys"]]))
+    assert "a mapping of account public keys" in err
+
+
+def test_jwt_mode_resolver_settings(trust):
+    err = one_error(jwt_check(trust, nats_server_jwt_resolver="url"))
+    assert err == "nats_server_jwt_resolver must be one of full, memory (is 'url') on host 'n1'."
+    err = one_error(jwt_check(trust, nats_server_jwt_resolver_dir="/srv/jwt"))
+    assert err.startswith("nats_server_jwt_resolver_dir must be an absolute path under nats_server_store_dir "
+                          "(/var/lib/nats)") and "(is '/srv/jwt')" in err
+    err = one_error(jwt_check(trust, nats_server_jwt_resolver_dir="/var/lib/nats/jetstream"))
+    assert "another directory than JetStream's own" in err
+    err = one_error(jwt_check(trust, nats_server_jwt_resolver_interval="500ms"))
+    assert err.startswith("nats_server_jwt_resolver_interval must be a Go duration of at least 1s")
+    err = one_error(jwt_check(trust, nats_server_jwt_resolver_limit=0))
+    assert err.startswith("nats_server_jwt_resolver_limit must be a whole number of at least 1")
+    err = one_error(jwt_check(trust, nats_server_jwt_allow_delete="maybe"))
+    assert err.startswith("nats_server_jwt_allow_delete must be")
+
+
+def test_jwt_mode_canary_needs_probe_creds_and_extra_config_cannot_clash(trust, tmp_path):
+    err = one_error(jwt_check(trust, nats_server_canary=True, nats_server_probe_creds=""))
+    assert err.startswith("nats_server_probe_creds must be the path of a .creds file on the controller")
+    assert "nats_server_canary: false" in err
+    creds = tmp_path / "probe.creds"
+    creds.write_text("creds")
+    assert jwt_check(trust, nats_server_canary=True, nats_server_probe_creds=str(creds))["errors"] == []
+    err = one_error(jwt_check(trust, nats_server_extra_config={"resolver": "MEMORY", "max_pending": 134217728}))
+    assert err.startswith("nats_server_extra_config must be a mapping without resolver")
+
+
+def test_jwt_mode_explains_unused_config_file_account_settings(trust):
+    result = jwt_check(trust, nats_server_app_users=[{"name": "ops", "permissions": "admin"}])
+    assert result["errors"] == []
+    assert any(w.startswith("nats_server_app_users is not used with nats_server_auth_mode jwt") for w in result["warnings"])
+    assert not any("nats_server_app_users" in w for w in check(nats_server_app_users=[{"name": "ops", "permissions": "admin"}])["warnings"])
+
+
+# --- The TLS files on the controller (generated or brought), before any host is contacted ---------------------
+
+TLS_ON = dict(nats_server_tls_enabled=True, nats_server_tls_client_enabled=True)
+
+
+def test_good_tls_files_pass():
+    assert tls_file_errors(PKI["cert"], PKI["key"], PKI["ca"]) == []
+    assert check(**TLS_ON)["errors"] == []
+
+
+def test_missing_tls_file_names_variable_path_and_host(tmp_path):
+    missing = str(tmp_path / "nope.crt")
+    error = one_error(check(per_host={"n2": {"nats_server_tls_ca_src": missing}}, hosts=("n1", "n2"), **TLS_ON))
+    assert error == ("nats_server_tls_ca_src must be a PEM CA certificate file readable on the controller (is '%s': "
+                     "[Errno 2] No such file or directory: '%s') on host 'n2'." % (missing, missing))
+
+
+def test_key_of_another_certificate_is_refused_without_showing_the_key(tmp_path):
+    other = write_pem(str(tmp_path / "other.key"), ec.generate_private_key(ec.SECP256R1()))
+    error = one_error(check(nats_server_tls_key_src=other, **TLS_ON))
+    assert error == ("nats_server_tls_key_src must be the private key of the certificate in nats_server_tls_cert_src "
+                     "(is '%s': it does not match %s) on host 'n1'." % (other, PKI["cert"]))
+    assert "PRIVATE KEY" not in error
+
+
+def test_unreadable_key_is_refused(tmp_path):
+    bad = str(tmp_path / "bad.key")
+    with open(bad, "w") as f:
+        f.write("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    error = one_error(check(nats_server_tls_key_src=bad, **TLS_ON))
+    assert error == ("nats_server_tls_key_src must be an unencrypted PEM private key readable on the controller (is "
+                     "'%s': cannot be read as an unencrypted PEM private key) on host 'n1'." % bad)
+
+
+def test_certificate_of_another_ca_is_refused(tmp_path):
+    foreign = make_pki(str(tmp_path))
+    error = one_error(check(nats_server_tls_cert_src=foreign["cert"], nats_server_tls_key_src=foreign["key"],
+                            **TLS_ON))
+    assert error == ("nats_server_tls_cert_src must be a certificate issued by the CA in nats_server_tls_ca_src (is "
+                     "'%s': issued by 'CN=test CA', which is not the CA 'CN=test CA' in %s) on host 'n1'."
+                     % (foreign["cert"], PKI["ca"]))  # same name, another key: the signature decides
+
+
+def test_certificate_through_an_intermediate_in_the_certificate_file(tmp_path):
+    mid_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    mid = make_cert("intermediate", mid_key, "test CA", PKI["ca_key"], ca=True)
+    leaf = make_cert("n1", key, "intermediate", mid_key)
+    chain = str(tmp_path / "chain.crt")
+    with open(chain, "wb") as f:
+        f.write(leaf.public_bytes(serialization.Encoding.PEM) + mid.public_bytes(serialization.Encoding.PEM))
+    assert tls_file_errors(chain, write_pem(str(tmp_path / "k"), key), PKI["ca"]) == []
+    # Without the intermediate the certificate does not lead to the CA.
+    alone = write_pem(str(tmp_path / "leaf.crt"), leaf)
+    assert [e[0] for e in tls_file_errors(alone, str(tmp_path / "k"), PKI["ca"])] == ["nats_server_tls_cert_src"]
+
+
+def test_expired_certificate_and_ca_are_refused(tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    old = write_pem(str(tmp_path / "old.crt"), make_cert("n1", key, "test CA", PKI["ca_key"], days=(-30, -1)))
+    errors = tls_file_errors(old, write_pem(str(tmp_path / "k"), key), PKI["ca"])
+    assert [(e[0], e[1]) for e in errors] == [("nats_server_tls_cert_src", "a certificate valid now")]
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=4000)
+    errors = tls_file_errors(PKI["cert"], PKI["key"], PKI["ca"], now=later)
+    assert ("nats_server_tls_ca_src", "a CA certificate valid now") in [(e[0], e[1]) for e in errors]
+
+
+def test_tls_files_are_not_read_when_tls_is_off_or_on_the_nodes(tmp_path):
+    missing = str(tmp_path / "nope")
+    assert check(nats_server_tls_cert_src=missing)["errors"] == []
+    assert check(nats_server_tls_cert_src="/etc/ssl/nope.crt", nats_server_tls_remote_src=True,
+                 **TLS_ON)["errors"] == []
