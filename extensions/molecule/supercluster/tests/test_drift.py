@@ -1,10 +1,10 @@
 """A node changed by hand is put back by the next run (runs once, from c1-n1).
 
-Every item the server role manages on a node is broken by hand on c3-n1: the config's content and mode, the
-unit's content and mode, the certificate's and the CA's mode, the key's owner and mode, the configuration, TLS
-and store directories' modes, the binary link, and the service's enabled state. One site.yml run puts every
-item back (the changed unit means a restart behind /healthz), the other eight nodes are not touched, and the
-next run changes nothing."""
+Every item the server role manages on a node is broken by hand on c3-n1: the config's content and mode, the unit's
+content and mode, the certificate's and the CA's mode, the key's owner and mode, the configuration, TLS and store
+directories' modes, the binary's content and link, and the service's enabled state. One site.yml run puts every
+item back (the changed unit means a restart behind /healthz), the other eight nodes are not touched, and the next
+run changes nothing."""
 import re
 import subprocess
 
@@ -42,6 +42,8 @@ BREAK = " && ".join([
     "chmod 0755 /etc/nats-server",
     "chmod 0777 /var/lib/nats",
     "rm -f %s" % LINK,
+    # the binary's content (replaced, as a running executable can only be: by a rename in its directory)
+    "B=$(readlink -f /opt/nats-server/current)/nats-server && cp $B $B.tmp && printf x >> $B.tmp && mv $B.tmp $B",
     "systemctl disable nats-server 2>/dev/null",
 ])
 
@@ -75,6 +77,8 @@ def test_every_managed_item_changed_by_hand_is_put_back_by_the_next_run(host):
     assert modes(NODE) == EXPECTED
     assert "# edited by hand" not in sh(NODE, "cat %s %s" % (CONF, UNIT))
     assert sh(NODE, "readlink %s" % LINK).strip() == "/opt/nats-server/current/nats-server"
+    binary = sh(NODE, "B=$(readlink -f /opt/nats-server/current)/nats-server; sha256sum $B | cut -d' ' -f1; cat $B.sha256")
+    assert len(set(binary.split())) == 1, binary  # the release's binary again
     assert sh(NODE, "systemctl is-enabled nats-server; systemctl is-active nats-server").split() == ["enabled", "active"]
     assert node_monitor(NODE, "healthz")["status"] == "ok"
     after = pids()
