@@ -68,6 +68,7 @@ def all_declared():
 
 TEMPLATES = _load(ROOT / "awx" / "job_templates.yml")["natsops_job_templates"]
 CREDENTIAL_TYPES = _load(ROOT / "awx" / "credential_types.yml")["natsops_credential_types"]
+SECRET_ENV = {"NATS_PASSWORD"}     # the only env vars a secret field may fill (modules read it, no_log)
 SURVEY_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
 
 
@@ -126,7 +127,7 @@ def test_credential_type(ctype):
     assert set(ctype["inputs"]["required"]) <= set(fields)
     for f in fields.values():
         assert f["type"] in ("string", "boolean")
-        if "key" in f["id"]:
+        if "key" in f["id"] or "password" in f["id"] or "token" in f["id"]:
             assert f.get("secret") is True, f"{f['id']} must be secret"
     files = ctype["injectors"].get("file", {})
     assert all(k.startswith("template.") for k in files), "multi-file form only"
@@ -139,11 +140,36 @@ def test_credential_type(ctype):
                 assert ref.split(".", 2)[2] in file_ids, ref
             else:
                 assert ref in fields, ref
-    # Secrets reach the job only as files: no secret field is injected as an env var or an extra var.
+    # Secrets reach the job as files, never as extra vars (job variables can be printed); the one exception is a
+    # password, which the modules take as a string: it may go to natscli's NATS_PASSWORD env var only, whole.
     secret = {i for i, f in fields.items() if f.get("secret")}
-    for text in list(ctype["injectors"].get("env", {}).values()) + \
-            [v for v in ctype["injectors"].get("extra_vars", {}).values() if isinstance(v, str)]:
+    for name, text in ctype["injectors"].get("env", {}).items():
+        used = set(re.findall(r"{{\s*(\w+)\s*}}", text)) & secret
+        if used:
+            assert name in SECRET_ENV and re.fullmatch(r"{{\s*\w+\s*}}", text), (name, text)
+            assert all(fields[f].get("secret") for f in used)
+    for text in [v for v in ctype["injectors"].get("extra_vars", {}).values() if isinstance(v, str)]:
         assert not set(re.findall(r"{{\s*(\w+)\s*}}", text)) & secret, text
     declared = all_declared()
     for var in ctype["injectors"].get("extra_vars", {}):
         assert var in declared, f"{var} is injected but no playbook or role declares it"
+
+
+def test_the_credential_types_the_issue_asks_for():
+    """A client identity (CA/cert/key), a creds file and a user/password, each injecting natscli's env vars that the
+    modules read (plugins/module_utils/_jetstream.py), and the PKI's CA."""
+    by_name = {c["name"]: c for c in CREDENTIAL_TYPES}
+    env = {name: set(c["injectors"].get("env", {})) for name, c in by_name.items()}
+    assert env["NATS client identity (natsops)"] == {"NATS_URL", "NATS_CA", "NATS_CERT", "NATS_KEY"}
+    assert env["NATS credentials file (natsops)"] == {"NATS_URL", "NATS_CA", "NATS_CREDS"}
+    userpass = by_name["NATS user and password (natsops)"]
+    assert env["NATS user and password (natsops)"] == {"NATS_URL", "NATS_CA", "NATS_USER", "NATS_PASSWORD"}
+    fields = {f["id"]: f for f in userpass["inputs"]["fields"]}
+    assert fields["password"].get("secret") is True and not fields["user"].get("secret")
+    assert set(userpass["inputs"]["required"]) == {"servers", "ca", "user", "password"}
+    assert "extra_vars" not in userpass["injectors"], "the password must not become a job variable"
+    module_utils = (ROOT / "plugins" / "module_utils" / "_jetstream.py").read_text()
+    for names in env.values():
+        for name in names:
+            assert '"%s"' % name in module_utils or "'%s'" % name in module_utils, f"no module reads {name}"
+    assert "NATS PKI CA (natsops)" in by_name

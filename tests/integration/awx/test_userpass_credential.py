@@ -1,0 +1,126 @@
+"""The "NATS user and password (natsops)" credential type (awx/credential_types.yml) as a job gets it: only the
+environment variables its injectors set (NATS_URL, NATS_CA, NATS_USER, NATS_PASSWORD), nothing in the playbooks'
+variables. backup.yml and restore.yml run with them against a real nats-server with TLS and a password user; the
+password appears in no output, even at -vvv, and a wrong one is refused."""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+import yaml
+
+from jsutil import publish
+from natsproc import ROOT, ansible_env, free_ports
+
+BIN = os.path.join(ROOT, ".venv", "bin")
+SECRET = "Pw-9f3c1e7b-userpass"
+STREAM = "UPBACKUP"
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def injected_env(ca_file, servers, user, password):
+    """The env the credential type's injectors give a job, rendered from awx/credential_types.yml itself."""
+    with open(os.path.join(ROOT, "awx", "credential_types.yml")) as f:
+        types = yaml.load(f, Loader=_Loader)["natsops_credential_types"]  # noqa: S506 - SafeLoader subclass
+    (ctype,) = [t for t in types if t["name"] == "NATS user and password (natsops)"]
+    values = {"servers": servers, "user": user, "password": password, "tower.filename.ca": ca_file}
+    env = {}
+    for name, template in ctype["injectors"]["env"].items():
+        key = template.strip("{} ")
+        env[name] = values[key]
+    assert set(env) == {"NATS_URL", "NATS_CA", "NATS_USER", "NATS_PASSWORD"}
+    return env
+
+
+def run(playbook, inventory, env, verbosity="-v"):
+    environ = ansible_env(ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default")
+    for var in [v for v in environ if v.startswith("NATS_")]:
+        del environ[var]
+    environ.update(env)
+    proc = subprocess.run([BIN + "/ansible-playbook", verbosity, "-i", inventory,
+                           os.path.join(ROOT, "playbooks", playbook)],
+                          capture_output=True, text=True, env=environ, timeout=300, check=False)
+    return proc, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A nats-server with TLS (the pki role's certificates for n1) and an account APP with JetStream whose only
+    user is app with SECRET."""
+    work = tempfile.mkdtemp(prefix="natsops-userpass-")
+    pki = os.path.join(work, "pki")
+    proc = subprocess.run([BIN + "/ansible-playbook", "-i", "tests/integration/security/inventory.ini",
+                           "tests/integration/security/pki.yml", "-e", "nats_pki_dir=" + pki],
+                          cwd=ROOT, env=dict(os.environ, PATH=BIN + ":" + os.environ["PATH"]), capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    port, = free_ports(1)
+    s = os.path.join(pki, "servers", "n1")
+    conf = os.path.join(work, "server.conf")
+    with open(conf, "w") as f:
+        f.write("""server_name: up-n1
+listen: 127.0.0.1:%d
+jetstream { store_dir: "%s/js" }
+tls { cert_file: "%s/tls.crt", key_file: "%s/tls.key", timeout: 2 }
+accounts { APP: { jetstream: enabled, users: [{user: app, password: "%s"}] } }
+""" % (port, work, s, s, SECRET))
+    log_path = os.path.join(work, "server.log")
+    log = open(log_path, "w")
+    nats = subprocess.Popen([BIN + "/nats-server", "-c", conf], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 20
+        while "Server is ready" not in open(log_path).read():
+            assert nats.poll() is None and time.time() < deadline, open(log_path).read()[-2000:]
+            time.sleep(0.1)
+        yield {"url": "tls://127.0.0.1:%d" % port, "ca": os.path.join(pki, "ca.crt"), "work": work}
+    finally:
+        nats.terminate()
+        nats.wait(10)
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def nats_cli(server, *args):
+    env = dict(os.environ, NATS_URL=server["url"], NATS_CA=server["ca"], NATS_USER="app", NATS_PASSWORD=SECRET)
+    return subprocess.run([os.path.join(ROOT, ".cache", "tools", "bin", "nats")] + list(args), env=env,
+                          capture_output=True, text=True, timeout=30, check=True).stdout
+
+
+def test_backup_and_restore_with_the_user_password_credential(server, tmp_path):
+    nats_cli(server, "stream", "add", STREAM, "--subjects", "upbackup.>", "--storage", "file", "--defaults")
+    nats_cli(server, "pub", "upbackup.x", "m {{Count}}", "--count", "12")
+    backups = tmp_path / "backups"
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    localhost:\n      nats_backup_dir: %s\n      nats_backup_streams: [%s]\n"
+                   "      nats_restore_run: latest\n" % (backups, STREAM))
+    env = injected_env(server["ca"], server["url"], "app", SECRET)
+
+    proc, out = run("backup.yml", str(inv), env, "-vvv")
+    assert proc.returncode == 0, out[-3000:]
+    assert SECRET not in out
+    (run_dir,) = os.listdir(str(backups))
+    assert os.path.isfile(os.path.join(str(backups), run_dir, STREAM, "manifest.json"))
+
+    nats_cli(server, "stream", "rm", STREAM, "-f")
+    proc, out = run("restore.yml", str(inv), env, "-vvv")
+    assert proc.returncode == 0, out[-3000:]
+    assert SECRET not in out and "%s: 12" % STREAM in out, out[-3000:]
+    assert '"messages": 12' in nats_cli(server, "stream", "info", STREAM, "--json")
+
+    # Each variable matters: a wrong password is refused (and not printed either), and without NATS_CA the
+    # server's certificate is not trusted.
+    proc, out = run("backup.yml", str(inv), dict(env, NATS_PASSWORD="not-" + SECRET))
+    assert proc.returncode != 0 and "uthorization" in out, out[-3000:]
+    assert "not-" + SECRET not in out and SECRET not in out
+    proc, out = run("backup.yml", str(inv), {k: v for k, v in env.items() if k != "NATS_CA"})
+    assert proc.returncode != 0 and SECRET not in out, out[-3000:]
+    assert "certificate" in out.lower(), out[-3000:]
+    nats_cli(server, "stream", "rm", STREAM, "-f")
