@@ -8,8 +8,14 @@ environment variables and extra vars (see docs/awx.md, credential type natsops_n
 are checked: no failed or unreachable host, the changed counts each job must have, the health report (file
 and set_stats artifact), the backup manifest, and no private key in any output.
 
+A second backup lands on an inventory host, the monitoring group's first host (`mon`), chosen by inventory
+variables (host_vars/localhost.yml: nats_backup_host, nats_backup_dir), from a private data directory that is then
+removed whole; the run is still on that host, and a restore job (another private data directory, as AWX gives
+each job its own) brings the stream back from it.
+
 Inventory: NATSOPS_TEST_INVENTORY (e.g. inventories/lab), else the Molecule scenario's inventory. The test
-leaves the cluster as it found it: its stream (AWXRUN_ORDERS) is deleted before and after, whatever happens.
+leaves the cluster as it found it: its stream (AWXRUN_ORDERS) is deleted before and after, whatever happens, and
+its backup directory on the backup host is removed.
 """
 import glob
 import json
@@ -29,6 +35,7 @@ VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 STREAM = "AWXRUN_ORDERS"
 MESSAGES = 25
 DELETE = {"jetstream_streams": [{"name": STREAM, "state": "absent"}]}
+HOST_BACKUP_DIR = "/var/backups/natsops-awxrun"     # on the backup host; removed by the fixture
 
 
 def _inventory():
@@ -57,6 +64,17 @@ class Job:
         self.extravars = {}
         self.secrets = []
         self.durations = {}
+
+    def fork(self, pdd):
+        """Another job's private data directory: the same project, inventory, collection and credential files."""
+        shutil.copytree(self.pdd, pdd, ignore=shutil.ignore_patterns("artifacts"))
+        other = Job(pdd, self.persistent)
+        moved = {k: v.replace(self.pdd, pdd) if isinstance(v, str) else v for k, v in self.__dict__.items()
+                 if k not in ("pdd", "envvars", "durations")}
+        other.__dict__.update(moved)
+        other.envvars = {k: v.replace(self.pdd, pdd) for k, v in self.envvars.items()}
+        other.durations = self.durations
+        return other
 
     def run(self, name, playbook=None, extravars=None, **kw):
         with open(os.path.join(self.pdd, "env", "extravars"), "w") as f:
@@ -123,7 +141,11 @@ def job(tmp_path_factory):
                            module_args="msg={{ {'pki': hostvars[groups[nats_server_group | default('nats')][0]]"
                                        ".nats_pki_dir, 'nodes': groups[nats_server_group | default('nats')]"
                                        " | map('extract', hostvars) | map(attribute='ansible_host', default='')"
-                                       " | list, 'names': groups[nats_server_group | default('nats')]} }}")
+                                       " | list, 'names': groups[nats_server_group | default('nats')],"
+                                       " 'mon': (groups.monitoring | default([]))[:1] | map('extract', hostvars)"
+                                       " | map(attribute='ansible_host', default=(groups.monitoring"
+                                       " | default(['']))[0]) | list, 'mon_name': (groups.monitoring"
+                                       " | default([]))[:1]} }}")
     _ok(result, stdout, "inventory")
     (facts,) = [e["event_data"]["res"]["msg"] for e in result.events if e["event"] == "runner_on_ok"]
     containers = [host or name for host, name in zip(facts["nodes"], facts["names"])]
@@ -132,6 +154,11 @@ def job(tmp_path_factory):
                                    text=True).strip() for c in containers]
     j.servers = ["tls://%s:4222" % ip for ip in ips]
     j.pki = facts["pki"]
+    # The backup host (inventory name) and its container.
+    j.backup_host = (facts["mon_name"] or [None])[0]
+    j.backup_container = (facts["mon"] or [None])[0]
+    if j.backup_container:      # a run left by an interrupted test
+        subprocess.run(["docker", "exec", j.backup_container, "rm", "-rf", HOST_BACKUP_DIR], check=True, timeout=60)
 
     # The "NATS client identity" credential (admin): AWX writes its file injectors into the private data
     # directory and sets the env and extra_vars injectors. Paths the playbooks read come from those.
@@ -152,13 +179,16 @@ def job(tmp_path_factory):
                    "jetstream_tls": True, "jetstream_client_dir": os.path.join(j.pki, "clients", "admin")}
     j.run("cleanup-before", "resources.yml", DELETE)       # a stream left by an interrupted run
     yield j
-    # Leave the cluster as it was found.
+    # Leave the cluster and the backup host as they were found.
+    if j.backup_container:
+        subprocess.run(["docker", "exec", j.backup_container, "rm", "-rf", HOST_BACKUP_DIR], check=False, timeout=60)
     result, stdout = j.run("cleanup", "resources.yml", DELETE)
     _ok(result, stdout, "cleanup")
     sys.stderr.write("awx runner job durations (s): %s\n" % j.durations)
 
 
-def _publish(job):
+def _publish(job, count=MESSAGES):
+    """Publish count messages (0: none) and return the stream's message count."""
     import asyncio
     import ssl
 
@@ -171,13 +201,25 @@ def _publish(job):
         ctx.load_cert_chain(os.path.join(d, "tls.crt"), os.path.join(d, "tls.key"))
         nc = await nats.connect(job.servers, tls=ctx, connect_timeout=5, max_reconnect_attempts=2)
         js = nc.jetstream()
-        for i in range(MESSAGES):
+        for i in range(count):
             await js.publish("awxrun.orders.%d" % i, b"order %d" % i)
         info = await js.stream_info(STREAM)
         await nc.close()
         return info.state.messages
 
     return asyncio.run(main())
+
+
+def _on_host(job, script):
+    return subprocess.run(["docker", "exec", job.backup_container, "sh", "-c", script], check=True,
+                          capture_output=True, text=True, timeout=60).stdout
+
+
+def _tempdirs(result):
+    """Paths of the temporary directories the backup and restore roles made on the controller in this job."""
+    return [e["event_data"]["res"]["path"] for e in result.events
+            if e["event"] == "runner_on_ok"
+            and e["event_data"].get("task", "").endswith("Make a temporary directory for the run")]
 
 
 def test_awx_jobs(job):
@@ -228,3 +270,44 @@ def test_awx_jobs(job):
     result, stdout = job.run("restore", "restore.yml", {"nats_restore_run": run_dir})
     assert _changed(_ok(result, stdout, "restore")) == {"localhost": 1}
     assert "%s: %d" % (STREAM, MESSAGES) in stdout
+
+    # The backup lands on an inventory host, chosen by inventory variables (as an AWX inventory update would set
+    # them; the survey's nats_backup_dir is not sent). The job's private data directory is then removed whole.
+    if not job.backup_host:
+        pytest.skip("the inventory has no monitoring host to keep backups on")
+    start = time.monotonic()
+    os.makedirs(os.path.join(job.pdd, "inventory", "host_vars"), exist_ok=True)
+    with open(os.path.join(job.pdd, "inventory", "host_vars", "localhost.yml"), "w") as f:
+        json.dump({"nats_backup_host": job.backup_host, "nats_backup_dir": HOST_BACKUP_DIR, "nats_backup_keep": 2,
+                   "nats_backup_streams": [STREAM]}, f)
+    backup_job = job.fork(job.pdd + "-backup")
+    result, stdout = backup_job.run("backup-to-host", "backup.yml")
+    changed = _changed(_ok(result, stdout, "backup-to-host"))
+    assert list(changed) == ["localhost"], changed
+    assert "run: %s:%s/" % (job.backup_host, HOST_BACKUP_DIR) in stdout, stdout[-3000:]
+    tmp_dirs = _tempdirs(result)
+    assert len(tmp_dirs) == 1 and not os.path.exists(tmp_dirs[0]), tmp_dirs    # the controller's copy is gone
+    shutil.rmtree(backup_job.pdd)
+    listing = _on_host(job, "cd %s && stat -c '%%a %%U %%n' . * */* */*/* && cat */%s/manifest.json"
+                       % (HOST_BACKUP_DIR, STREAM))
+    lines = listing.splitlines()
+    (run_line,) = [line for line in lines if line.endswith("Z") and "/" not in line.split()[-1]]
+    assert all(line.split()[0] in ("700", "600") for line in lines if line[:1].isdigit()), listing
+    host_manifest = json.loads(listing[listing.index("{"):])
+    assert (host_manifest["stream"], host_manifest["messages"]) == (STREAM, MESSAGES), host_manifest
+
+    # Lose the stream again; a restore job (its own private data directory) takes the latest run from the host.
+    result, stdout = job.run("delete-again", "resources.yml", DELETE)
+    assert _changed(_ok(result, stdout, "delete-again")) == {"localhost": 1}
+    restore_job = job.fork(job.pdd + "-restore")
+    result, stdout = restore_job.run("restore-from-host", "restore.yml", {"nats_restore_run": "latest"})
+    assert _changed(_ok(result, stdout, "restore-from-host")).get("localhost"), stdout[-3000:]
+    assert "run: %s:%s/%s" % (job.backup_host, HOST_BACKUP_DIR, run_line.split()[-1]) in stdout, stdout[-3000:]
+    assert "%s: %d" % (STREAM, MESSAGES) in stdout
+    assert _publish(job, 0) == MESSAGES
+    tmp_dirs = _tempdirs(result)
+    assert len(tmp_dirs) == 1 and not os.path.exists(tmp_dirs[0]), tmp_dirs
+    assert "natsops-restore" not in _on_host(job, "ls -A %s" % HOST_BACKUP_DIR)   # the host's archive is gone
+    shutil.rmtree(restore_job.pdd)
+    sys.stderr.write("awx runner: backup to %s and restore from it added %.1f s\n"
+                     % (job.backup_host, time.monotonic() - start))
