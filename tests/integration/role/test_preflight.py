@@ -134,7 +134,7 @@ def test_mtls_without_client_tls(tmp_path):
 
 def test_unknown_permission_set(tmp_path):
     out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {
-        "nats_server_auth_mode": "password", "nats_server_tls_enabled": True, "nats_pki_mode": "byo",
+        **_byo_vars(_byo_pki(tmp_path)), "nats_server_auth_mode": "password",
         "nats_server_secrets_dir": str(tmp_path / "secrets"),
         "nats_server_app_users": [{"name": "admin", "permissions": "admin"}, {"name": "bob", "permissions": "ops"}]})
     assert ("nats_server_app_users: user 'bob' uses permission set 'ops', which is not defined; "
@@ -148,8 +148,7 @@ def test_unknown_identity_in_mtls_mode(tmp_path):
         (pki / "clients" / ident).mkdir(parents=True)
         (pki / "clients" / ident / "tls.crt").write_text("placeholder")
     out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {
-        "nats_server_auth_mode": "mtls", "nats_server_tls_enabled": True, "nats_pki_mode": "byo",
-        "nats_server_tls_pki_dir": str(pki),
+        **_byo_vars(_byo_pki(tmp_path)), "nats_server_auth_mode": "mtls", "nats_server_tls_pki_dir": str(pki),
         "nats_server_app_users": [{"name": "admin", "permissions": "admin"}, {"name": "dave", "permissions": "reader"}]})
     assert "nats_server_app_users: user 'dave' has no client certificate in %s/clients" % pki in out
     assert "add it to nats_pki_extra_identities" in out
@@ -224,3 +223,89 @@ def test_boolean_that_is_not_one_is_refused(tmp_path):
     # The role's argument spec reads booleans as the settings check does, and refuses this first.
     out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), {"nats_server_debug": "maybe"})
     assert "argument 'nats_server_debug' is of type str and we were unable to convert to bool" in out
+
+
+# --- Bring-your-own certificates (nats_pki_mode: byo): checked on the controller before any host is contacted ----
+
+def _byo_pki(directory):
+    """A real CA, a node certificate it issued with its key, and a key of nothing, written as PEM files."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def cert(subject, key, issuer, issuer_key, ca):
+        now = datetime.datetime.now(datetime.timezone.utc)
+        return (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+                .sign(issuer_key, hashes.SHA256()))
+
+    def write(path, data):
+        path.write_bytes(data)
+        return str(path)
+
+    ca_key, key, other = (ec.generate_private_key(ec.SECP256R1()) for dummy in range(3))
+    pem = serialization.Encoding.PEM
+
+    def key_pem(k):
+        return k.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+    return {"ca": write(directory / "ca.crt", cert("byo CA", ca_key, "byo CA", ca_key, True).public_bytes(pem)),
+            "cert": write(directory / "tls.crt", cert("node", key, "byo CA", ca_key, False).public_bytes(pem)),
+            "key": write(directory / "tls.key", key_pem(key)),
+            "other_key": write(directory / "other.key", key_pem(other))}
+
+
+def _byo_vars(pki, **changes):
+    values = {"nats_server_tls_enabled": True, "nats_pki_mode": "byo", "nats_server_tls_cert_src": pki["cert"],
+              "nats_server_tls_key_src": pki["key"], "nats_server_tls_ca_src": pki["ca"]}
+    values.update(changes)
+    return values
+
+
+def test_byo_key_of_another_certificate(tmp_path):
+    pki = _byo_pki(tmp_path)
+    inv = (HEAD % names(2) + clusters(3, 3)).replace("c2-n3: {}", "c2-n3: {nats_server_tls_key_src: %s}"
+                                                     % pki["other_key"])
+    # The good key for every other host as an inventory variable (an extra variable would beat the host's).
+    inv = inv.replace("  vars:\n", "  vars:\n    nats_server_tls_key_src: %s\n" % pki["key"], 1)
+    byo = _byo_vars(pki)
+    del byo["nats_server_tls_key_src"]
+    out = run_site(tmp_path, inv, byo)
+    assert ("nats_server_tls_key_src must be the private key of the certificate in nats_server_tls_cert_src (is '%s': "
+            "it does not match %s) on host 'c2-n3'." % (pki["other_key"], pki["cert"])) in out
+    assert "PRIVATE KEY" not in out
+
+
+def test_byo_missing_ca_file(tmp_path):
+    pki = _byo_pki(tmp_path)
+    missing = str(tmp_path / "missing-ca.crt")
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), _byo_vars(pki, nats_server_tls_ca_src=missing))
+    assert ("nats_server_tls_ca_src must be a PEM CA certificate file readable on the controller (is '%s': [Errno 2] "
+            "No such file or directory: '%s') on every host (6)." % (missing, missing)) in out
+
+
+def test_byo_certificate_of_another_ca(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    mine, theirs = _byo_pki(tmp_path / "a"), _byo_pki(tmp_path / "b")
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3), _byo_vars(mine, nats_server_tls_ca_src=theirs["ca"]))
+    assert ("nats_server_tls_cert_src must be a certificate issued by the CA in nats_server_tls_ca_src (is '%s': "
+            "issued by 'CN=byo CA', which is not the CA 'CN=byo CA' in %s) on every host (6)."
+            % (mine["cert"], theirs["ca"])) in out
+
+
+def test_removed_pki_byo_variables_are_refused(tmp_path):
+    pki = _byo_pki(tmp_path)
+    out = run_site(tmp_path, HEAD % names(2) + clusters(3, 3),
+                   {"nats_server_tls_enabled": True, "nats_pki_mode": "byo", "nats_pki_byo_cert": pki["cert"],
+                    "nats_pki_byo_key": pki["key"]})
+    assert "nats_pki_byo_cert, nats_pki_byo_key are no longer read" in out
+    assert "nats_server_tls_cert_src (was nats_pki_byo_cert)" in out

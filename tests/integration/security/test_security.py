@@ -245,11 +245,14 @@ def test_preflight_key_not_matching_ca_names_variable(pki):
     assert not os.path.exists(target)  # nothing created
 
 
-def test_preflight_missing_byo_file_names_path(pki):
+def test_removed_byo_variables_are_refused_naming_their_replacements(pki):
+    # Bring-your-own files are the server role's nats_server_tls_*_src (checked in tests/integration/role).
     r = _play(["-e", "nats_pki_mode=byo", "-e", "nats_pki_byo_cert=" + pki + "/servers/n1/tls.crt",
                "-e", "nats_pki_byo_key=" + pki + "/servers/n1/tls.key", "-e", "nats_pki_byo_ca=/nonexistent/ca.crt"])
     assert r.returncode != 0
-    assert "nats_pki_byo_ca" in r.stdout and "/nonexistent/ca.crt" in r.stdout
+    out = " ".join(r.stdout.split())
+    assert "nats_pki_byo_ca, nats_pki_byo_cert, nats_pki_byo_key are no longer read" in out
+    assert "nats_server_tls_ca_src (was nats_pki_byo_ca)" in out
 
 
 def test_private_keys_not_in_output_and_0600(pki):
