@@ -626,8 +626,10 @@ EXPORT_KEYS = ('name', 'subject', 'type', 'token_req', 'response_type', 'respons
 IMPORT_KEYS = ('name', 'subject', 'account', 'token', 'local_subject', 'type', 'share', 'allow_trace')
 
 
-def _export(value, option):
-    _reject_unknown(value, EXPORT_KEYS, option)
+def _port(value, allowed, option):
+    """What an export and an import share: no unknown keys, a type (stream or service), the optional name and the
+    subject. Returns (type, claim with name and subject)."""
+    _reject_unknown(value, allowed, option)
     kind = value.get('type')
     if kind not in ('stream', 'service'):
         raise JwtError('%s.type: %r is not one of stream, service' % (option, kind))
@@ -635,6 +637,18 @@ def _export(value, option):
     if value.get('name'):
         out['name'] = str(value['name'])
     out['subject'] = check_subject(value.get('subject'), option + '.subject')
+    return kind, out
+
+
+def _flags(value, out, keys):
+    """Set each of ``keys`` that is true in ``value`` to True in ``out``."""
+    for key in keys:
+        if value.get(key):
+            out[key] = True
+
+
+def _export(value, option):
+    kind, out = _port(value, EXPORT_KEYS, option)
     out['type'] = kind
     if value.get('token_req'):
         out['token_req'] = True
@@ -655,9 +669,7 @@ def _export(value, option):
             raise JwtError('%s.account_token_position: %r must point at a * token of %s'
                            % (option, pos, out['subject']))
         out['account_token_position'] = pos
-    for key in ('advertise', 'allow_trace'):
-        if value.get(key):
-            out[key] = True
+    _flags(value, out, ('advertise', 'allow_trace'))
     for key in ('description', 'info_url'):
         if value.get(key):
             out[key] = str(value[key])
@@ -665,14 +677,7 @@ def _export(value, option):
 
 
 def _import(value, option, importer):
-    _reject_unknown(value, IMPORT_KEYS, option)
-    kind = value.get('type')
-    if kind not in ('stream', 'service'):
-        raise JwtError('%s.type: %r is not one of stream, service' % (option, kind))
-    out = {}
-    if value.get('name'):
-        out['name'] = str(value['name'])
-    out['subject'] = check_subject(value.get('subject'), option + '.subject')
+    kind, out = _port(value, IMPORT_KEYS, option)
     out['account'] = check_public_key(value.get('account') or '', option + '.account', 'account')
     if out['account'] == importer:
         raise JwtError('%s.account: an account cannot import from itself (%s)' % (option, importer))
@@ -682,9 +687,7 @@ def _import(value, option, importer):
     if value.get('local_subject'):
         out['local_subject'] = check_subject(value['local_subject'], option + '.local_subject')
     out['type'] = kind
-    for key in ('share', 'allow_trace'):
-        if value.get(key):
-            out[key] = True
+    _flags(value, out, ('share', 'allow_trace'))
     return out
 
 
