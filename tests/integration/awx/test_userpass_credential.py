@@ -11,7 +11,6 @@ import time
 import pytest
 import yaml
 
-from jsutil import publish
 from natsproc import ROOT, ansible_env, free_ports
 
 BIN = os.path.join(ROOT, ".venv", "bin")
