@@ -781,7 +781,7 @@ class _HostCheck(object):
                      value="")
             ok = False
         elif path:
-            if not _is_abs(path):
+            if not _is_abs(os.path.expanduser(path)):
                 self.bad("nats_server_jwt_operator_file", "an absolute path on the controller", value=path)
                 ok = False
             else:
@@ -889,7 +889,7 @@ class _HostCheck(object):
                      value=sorted(str(k) for k in preload))
         if self.norm.get("canary"):
             creds = s.get("nats_server_probe_creds") or ""
-            if not (_is_abs(creds) and os.path.isfile(os.path.expanduser(creds))):
+            if not (_is_abs(os.path.expanduser(creds)) and os.path.isfile(os.path.expanduser(creds))):
                 self.bad("nats_server_probe_creds", "the path of a .creds file on the controller (a user of an account "
                          "with JetStream, as the user_jwt module writes it): in jwt mode the canary probe connects "
                          "with it from the controller (or set nats_server_canary: false)", value=creds)
