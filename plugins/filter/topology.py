@@ -106,6 +106,16 @@ def _bool(value):
     return str(value).strip().lower() in ("1", "true", "yes", "on", "y")
 
 
+def _claim_name(name, owner, pattern, seen, errors, invalid, taken):
+    """A cluster or server name: refused (``invalid``) unless ``pattern`` matches it, and (``taken(other)``) when
+    another group or host already has it; then it is ``owner``'s."""
+    if not pattern.match(name):
+        errors.append(invalid)
+    if name in seen:
+        errors.append(taken(seen[name]))
+    seen[name] = owner
+
+
 def compute_topology(hostvars, groups, cluster_groups, defaults=None):
     """Return the supercluster topology and every inventory error found."""
     defaults = dict(defaults or {})
@@ -166,24 +176,20 @@ def compute_topology(hostvars, groups, cluster_groups, defaults=None):
             errors.append("hosts of cluster group '%s' disagree on nats_server_cluster_name (%s); set it "
                           "once in the group's variables." % (group, ", ".join(sorted(names))))
         cname = sorted(names)[0] if names else group
-        if not _NAME_RE.match(cname):
-            errors.append("cluster name '%s' (group '%s', nats_server_cluster_name) may only contain "
-                          "letters, digits, '-' and '_'." % (cname, group))
-        if cname in cluster_names:
-            errors.append("cluster name '%s' is used by groups '%s' and '%s'; cluster names must be unique "
-                          "(set nats_server_cluster_name)." % (cname, cluster_names[cname], group))
-        cluster_names[cname] = group
+        _claim_name(cname, group, _NAME_RE, cluster_names, errors,
+                    "cluster name '%s' (group '%s', nats_server_cluster_name) may only contain letters, digits, "
+                    "'-' and '_'." % (cname, group),
+                    lambda other: "cluster name '%s' is used by groups '%s' and '%s'; cluster names must be unique "
+                                  "(set nats_server_cluster_name)." % (cname, other, group))
 
         nodes = []
         for host in members:
             sname = str(_get(hostvars, host, "nats_server_name", defaults) or host)
-            if not _SERVER_NAME_RE.match(sname):
-                errors.append("host '%s': nats_server_name '%s' may only contain letters, digits, '.', '-' "
-                              "and '_'." % (host, sname))
-            if sname in server_names:
-                errors.append("server name '%s' is used by hosts '%s' and '%s'; server names must be unique "
-                              "across the supercluster (set nats_server_name)." % (sname, server_names[sname], host))
-            server_names[sname] = host
+            _claim_name(sname, host, _SERVER_NAME_RE, server_names, errors,
+                        "host '%s': nats_server_name '%s' may only contain letters, digits, '.', '-' and '_'."
+                        % (host, sname),
+                        lambda other: "server name '%s' is used by hosts '%s' and '%s'; server names must be unique "
+                                      "across the supercluster (set nats_server_name)." % (sname, other, host))
             ports = {}
             for var in _PORT_VARS:
                 raw = _get(hostvars, host, var, defaults)
