@@ -382,12 +382,12 @@ def tls_file_errors(cert_path, key_path, ca_path, now=None):
         errors.append(("nats_server_tls_key_src", "an unencrypted PEM private key readable on the controller",
                        ": %s" % reason, ""))
     if chain and not _valid_now(chain[0], now):
-        errors.append(("nats_server_tls_cert_src", "a certificate valid now",
+        errors.append(("nats_server_tls_cert_src", "a certificate that is neither expired nor not yet valid",
                        ": valid from %s to %s" % (_when(_not_before(chain[0])), _when(_not_after(chain[0]))), ""))
     if cas:
         expired = [c for c in cas if not _valid_now(c, now)]
         if expired:
-            errors.append(("nats_server_tls_ca_src", "a CA certificate valid now",
+            errors.append(("nats_server_tls_ca_src", "a CA certificate that is neither expired nor not yet valid",
                            ": valid from %s to %s" % (_when(_not_before(expired[0])), _when(_not_after(expired[0]))),
                            "Replace the CA deliberately and re-issue the certificates."))
     if chain and cas:

@@ -777,10 +777,24 @@ def test_expired_certificate_and_ca_are_refused(tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     old = write_pem(str(tmp_path / "old.crt"), make_cert("n1", key, "test CA", PKI["ca_key"], days=(-30, -1)))
     errors = tls_file_errors(old, write_pem(str(tmp_path / "k"), key), PKI["ca"])
-    assert [(e[0], e[1]) for e in errors] == [("nats_server_tls_cert_src", "a certificate valid now")]
+    assert [(e[0], e[1]) for e in errors] == [("nats_server_tls_cert_src",
+                                               "a certificate that is neither expired nor not yet valid")]
     later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=4000)
     errors = tls_file_errors(PKI["cert"], PKI["key"], PKI["ca"], now=later)
-    assert ("nats_server_tls_ca_src", "a CA certificate valid now") in [(e[0], e[1]) for e in errors]
+    assert ("nats_server_tls_ca_src", "a CA certificate that is neither expired nor not yet valid") in [
+        (e[0], e[1]) for e in errors]
+
+
+def test_expired_ca_message_names_variable_path_and_says_expired(tmp_path):
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = write_pem(str(tmp_path / "ca.crt"), make_cert("old CA", ca_key, ca=True, days=(-60, -30)))
+    cert = write_pem(str(tmp_path / "tls.crt"), make_cert("n1", key, "old CA", ca_key, days=(-60, -30)))
+    error = check(nats_server_tls_ca_src=ca, nats_server_tls_cert_src=cert,
+                  nats_server_tls_key_src=write_pem(str(tmp_path / "tls.key"), key), **TLS_ON)["errors"]
+    assert len(error) == 2, error
+    assert error[1].startswith("nats_server_tls_ca_src must be a CA certificate that is neither expired nor not yet "
+                               "valid (is '%s': valid from " % ca)
+    assert error[1].endswith("on host 'n1'. Replace the CA deliberately and re-issue the certificates.")
 
 
 def test_tls_files_are_not_read_when_tls_is_off_or_on_the_nodes(tmp_path):
