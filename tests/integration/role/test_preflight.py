@@ -309,3 +309,16 @@ def test_removed_pki_byo_variables_are_refused(tmp_path):
                     "nats_pki_byo_key": pki["key"]})
     assert "nats_pki_byo_cert, nats_pki_byo_key are no longer read" in out
     assert "nats_server_tls_cert_src (was nats_pki_byo_cert)" in out
+
+
+def test_jwt_mode_bad_operator_and_system_account(tmp_path):
+    """nats_server_auth_mode jwt: the operator JWT and the system account are decoded on the controller, and the
+    play stops before any host is contacted, naming each variable, its value and what is allowed."""
+    out = run_site(tmp_path, HEAD % names(1) + clusters(3), {
+        "nats_server_auth_mode": "jwt", "nats_server_jwt_operator": "not-a-jwt",
+        "nats_server_jwt_system_account": "SYS",
+        "nats_server_probe_creds": "/nonexistent/probe.creds"})
+    assert "Invalid settings of the server role (nothing was changed on any host)" in out
+    assert "nats_server_jwt_operator must be an operator JWT (as the operator_jwt module writes it) (is 'not-a-jwt')" in out
+    assert "nats_server_jwt_system_account must be the public key of the system account" in out and "(is 'SYS')" in out
+    assert "nats_server_probe_creds must be the path of a .creds file on the controller" in out
