@@ -326,3 +326,27 @@ def test_health_playbook_reads_the_node_with_a_system_account_users_creds(host, 
         "nats_health_creds": os.path.join(mig["creds"], "sysadmin.creds")})
     mig["timings"]["health.yml"] = time.time() - started
     assert "natsops-single" in out and "failed=0" in out
+
+
+def test_memory_resolver_resolves_only_the_preloaded_accounts(host, mig):
+    """The small-site variant: resolver MEMORY with the preloaded accounts (the application account as last
+    signed, with its revocation); changing the resolver's kind restarts the node."""
+    pk, creds, url, ctx = mig["pk"], mig["creds"], mig["url"], mig["ctx"]
+    with open(os.path.join(mig["jwts"], "APP.jwt")) as f:
+        app = f.read().strip()
+    memory = dict(mig["jwt_vars"], nats_server_jwt_resolver="memory",
+                  nats_server_jwt_resolver_preload=dict(mig["jwt_vars"]["nats_server_jwt_resolver_preload"],
+                                                        **{pk["app"]: app}))
+    before = pid(host)
+    started = time.time()
+    site(memory)
+    mig["timings"]["converge memory resolver"] = time.time() - started
+    assert pid(host) != before
+    with host.sudo():
+        conf = host.file("/etc/nats-server/nats-server.conf").content_string
+    assert "resolver: MEMORY" in conf and "type: full" not in conf
+    admin = os.path.join(creds, "admin.creds")
+    assert run(_messages(url, tls=ctx, user_credentials=admin)) == mig["before"]
+    for user in ("mallory", "olive"):  # revoked in the preloaded JWT; OTHER is not preloaded
+        err = run(_refused(url, tls=ctx, user_credentials=os.path.join(creds, user + ".creds")))
+        assert err is not None and "authorization" in err.lower(), user
