@@ -322,3 +322,18 @@ def test_jwt_mode_bad_operator_and_system_account(tmp_path):
     assert "nats_server_jwt_operator must be an operator JWT (as the operator_jwt module writes it) (is 'not-a-jwt')" in out
     assert "nats_server_jwt_system_account must be the public key of the system account" in out and "(is 'SYS')" in out
     assert "nats_server_probe_creds must be the path of a .creds file on the controller" in out
+
+
+def test_monitoring_refuses_jwt_mode(tmp_path):
+    """The monitoring role's checks connect with a client certificate: in jwt mode it stops on the controller,
+    saying why, before any host is contacted."""
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(textwrap.dedent(HEAD % names(1) + clusters(1)) + "    monitoring:\n      hosts:\n        mon-1: {}\n")
+    env = ansible_env(ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default")
+    proc = subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", str(inv),
+                           os.path.join(ROOT, "playbooks", "monitoring.yml"), "-e", "nats_server_auth_mode=jwt"],
+                          capture_output=True, text=True, env=env, timeout=120, cwd=ROOT, check=False)
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0
+    assert "UNREACHABLE" not in out and "unreachable=1" not in out
+    assert "nats_server_auth_mode is 'jwt': the monitoring role's checks" in out and "Nothing was changed" in out
