@@ -9,45 +9,20 @@ import tempfile
 import time
 
 import pytest
-import yaml
 
-from natsproc import ROOT, ansible_env, free_ports
+from awxjob import BIN, injected_env as inject, make_pki, run
+from natsproc import ROOT, free_ports
 
-BIN = os.path.join(ROOT, ".venv", "bin")
 SECRET = "Pw-9f3c1e7b-userpass"
 STREAM = "UPBACKUP"
 
 
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-_Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
-
-
 def injected_env(ca_file, servers, user, password):
     """The env the credential type's injectors give a job, rendered from awx/credential_types.yml itself."""
-    with open(os.path.join(ROOT, "awx", "credential_types.yml")) as f:
-        types = yaml.load(f, Loader=_Loader)["natsops_credential_types"]  # noqa: S506 - SafeLoader subclass
-    (ctype,) = [t for t in types if t["name"] == "NATS user and password (natsops)"]
-    values = {"servers": servers, "user": user, "password": password, "tower.filename.ca": ca_file}
-    env = {}
-    for name, template in ctype["injectors"]["env"].items():
-        key = template.strip("{} ")
-        env[name] = values[key]
+    env = inject("NATS user and password (natsops)", {"servers": servers, "ca": open(ca_file).read(), "user": user,
+                                                     "password": password}, os.path.dirname(ca_file))
     assert set(env) == {"NATS_URL", "NATS_CA", "NATS_USER", "NATS_PASSWORD"}
     return env
-
-
-def run(playbook, inventory, env, verbosity="-v"):
-    environ = ansible_env(ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default")
-    for var in [v for v in environ if v.startswith("NATS_")]:
-        del environ[var]
-    environ.update(env)
-    proc = subprocess.run([BIN + "/ansible-playbook", verbosity, "-i", inventory,
-                           os.path.join(ROOT, "playbooks", playbook)],
-                          capture_output=True, text=True, env=environ, timeout=300, check=False)
-    return proc, proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +31,7 @@ def server():
     user is app with SECRET."""
     work = tempfile.mkdtemp(prefix="natsops-userpass-")
     pki = os.path.join(work, "pki")
-    proc = subprocess.run([BIN + "/ansible-playbook", "-i", "tests/integration/security/inventory.ini",
-                           "tests/integration/security/pki.yml", "-e", "nats_pki_dir=" + pki],
-                          cwd=ROOT, env=dict(os.environ, PATH=BIN + ":" + os.environ["PATH"]), capture_output=True,
-                          text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    make_pki(pki)
     port, = free_ports(1)
     s = os.path.join(pki, "servers", "n1")
     conf = os.path.join(work, "server.conf")
