@@ -19,8 +19,8 @@ STREAM = "UPBACKUP"
 
 def injected_env(ca_file, servers, user, password):
     """The env the credential type's injectors give a job, rendered from awx/credential_types.yml itself."""
-    env = inject("NATS user and password (natsops)", {"servers": servers, "ca": open(ca_file).read(), "user": user,
-                                                     "password": password}, os.path.dirname(ca_file))
+    inputs = {"servers": servers, "ca": open(ca_file).read(), "user": user, "password": password}
+    env = inject("NATS user and password (natsops)", inputs, os.path.dirname(ca_file))
     assert set(env) == {"NATS_URL", "NATS_CA", "NATS_USER", "NATS_PASSWORD"}
     return env
 
