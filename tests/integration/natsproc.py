@@ -1,5 +1,6 @@
 """Real nats-server processes on loopback for integration tests: a single JetStream server, one cluster,
 or a supercluster of clusters joined by gateways. Every process is killed when the fixture ends."""
+import contextlib
 import json
 import os
 import shutil
@@ -33,6 +34,24 @@ def free_ports(count):
     for s in socks:
         s.close()
     return ports
+
+
+@contextlib.contextmanager
+def server_from(conf, binary=DEFAULT_BINARY, timeout=20):
+    """One nats-server started from a config file written by the test, its log beside the config; yields once the
+    log says "Server is ready" (fails with the log's end if it exits or takes longer), stopped afterwards."""
+    log_path = os.path.join(os.path.dirname(conf), "server.log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([binary, "-c", conf], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + timeout
+            while "Server is ready" not in open(log_path).read():
+                assert proc.poll() is None and time.time() < deadline, open(log_path).read()[-2000:]
+                time.sleep(0.1)
+            yield proc
+        finally:
+            proc.terminate()
+            proc.wait(10)
 
 
 class Node(object):

@@ -42,6 +42,16 @@ def injected_env(name, inputs, private_dir):
     return dict((var, values[template.strip("{} ")]) for var, template in ctype["injectors"]["env"].items())
 
 
+def backup_inventory(tmp_path, stream):
+    """An inventory whose backup and restore settings, as a job template's inventory would hold them, back up
+    ``stream`` into <tmp_path>/backups and restore the latest run: (inventory path, backups directory)."""
+    backups = tmp_path / "backups"
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all:\n  hosts:\n    localhost:\n      nats_backup_dir: %s\n      nats_backup_streams: [%s]\n"
+                   "      nats_restore_run: latest\n" % (backups, stream))
+    return str(inv), backups
+
+
 def run(playbook, inventory, env, verbosity="-v"):
     """ansible-playbook playbooks/<playbook> with the NATS_* variables of this process replaced by ``env``."""
     environ = ansible_env(ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default")

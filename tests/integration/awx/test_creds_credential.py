@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from awxjob import injected_env, make_pki, run
+from awxjob import backup_inventory, injected_env, make_pki, run
 from natsproc import ROOT
 from plays import run_play
 
@@ -120,20 +120,17 @@ def test_backup_and_restore_with_the_creds_credential(lab, tmp_path):
     env = job_env(lab, "app-user", tmp_path / "job")
     nats(env, "stream", "add", STREAM, "--subjects", "credsbackup.>", "--storage", "file", "--defaults")
     nats(env, "pub", "credsbackup.x", "m {{Count}}", "--count", "15")
-    backups = tmp_path / "backups"
-    inv = tmp_path / "hosts.yml"
-    inv.write_text("all:\n  hosts:\n    localhost:\n      nats_backup_dir: %s\n      nats_backup_streams: [%s]\n"
-                   "      nats_restore_run: latest\n" % (backups, STREAM))
+    inv, backups = backup_inventory(tmp_path, STREAM)
     hidden = secrets(lab, "app-user")
 
-    proc, out = run("backup.yml", str(inv), env, "-vvv")
+    proc, out = run("backup.yml", inv, env, "-vvv")
     assert proc.returncode == 0, out[-3000:]
     assert not [s for s in hidden if s in out]
     (run_dir,) = os.listdir(str(backups))
     assert os.path.isfile(os.path.join(str(backups), run_dir, STREAM, "manifest.json"))
 
     nats(env, "stream", "rm", STREAM, "-f")
-    proc, out = run("restore.yml", str(inv), env, "-vvv")
+    proc, out = run("restore.yml", inv, env, "-vvv")
     assert proc.returncode == 0, out[-3000:]
     assert not [s for s in hidden if s in out]
     assert "%s: 15" % STREAM in out, out[-3000:]
@@ -145,10 +142,10 @@ def test_backup_and_restore_with_the_creds_credential(lab, tmp_path):
     # without NATS_CA the server's certificate is not trusted.
     for user in ("revoked", "stranger"):
         bad = job_env(lab, user, tmp_path / user)
-        proc, out = run("backup.yml", str(inv), bad, "-vvv")
+        proc, out = run("backup.yml", inv, bad, "-vvv")
         assert proc.returncode != 0 and "uthorization" in out, out[-3000:]
         assert not [s for s in secrets(lab, user) if s in out]
-    proc, out = run("backup.yml", str(inv), {k: v for k, v in env.items() if k != "NATS_CA"})
+    proc, out = run("backup.yml", inv, {k: v for k, v in env.items() if k != "NATS_CA"})
     assert proc.returncode != 0 and "certificate" in out.lower(), out[-3000:]
     assert not [s for s in hidden if s in out]
     assert len(os.listdir(str(backups))) == 1

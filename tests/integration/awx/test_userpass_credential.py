@@ -6,12 +6,11 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 
 import pytest
 
-from awxjob import BIN, injected_env as inject, make_pki, run
-from natsproc import ROOT, free_ports
+from awxjob import BIN, backup_inventory, injected_env as inject, make_pki, run
+from natsproc import ROOT, free_ports, server_from
 
 SECRET = "Pw-9f3c1e7b-userpass"
 STREAM = "UPBACKUP"
@@ -42,19 +41,10 @@ jetstream { store_dir: "%s/js" }
 tls { cert_file: "%s/tls.crt", key_file: "%s/tls.key", timeout: 2 }
 accounts { APP: { jetstream: enabled, users: [{user: app, password: "%s"}] } }
 """ % (port, work, s, s, SECRET))
-    log_path = os.path.join(work, "server.log")
-    log = open(log_path, "w")
-    nats = subprocess.Popen([BIN + "/nats-server", "-c", conf], stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.time() + 20
-        while "Server is ready" not in open(log_path).read():
-            assert nats.poll() is None and time.time() < deadline, open(log_path).read()[-2000:]
-            time.sleep(0.1)
-        yield {"url": "tls://127.0.0.1:%d" % port, "ca": os.path.join(pki, "ca.crt"), "work": work}
+        with server_from(conf, BIN + "/nats-server"):
+            yield {"url": "tls://127.0.0.1:%d" % port, "ca": os.path.join(pki, "ca.crt"), "work": work}
     finally:
-        nats.terminate()
-        nats.wait(10)
-        log.close()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -67,30 +57,27 @@ def nats_cli(server, *args):
 def test_backup_and_restore_with_the_user_password_credential(server, tmp_path):
     nats_cli(server, "stream", "add", STREAM, "--subjects", "upbackup.>", "--storage", "file", "--defaults")
     nats_cli(server, "pub", "upbackup.x", "m {{Count}}", "--count", "12")
-    backups = tmp_path / "backups"
-    inv = tmp_path / "hosts.yml"
-    inv.write_text("all:\n  hosts:\n    localhost:\n      nats_backup_dir: %s\n      nats_backup_streams: [%s]\n"
-                   "      nats_restore_run: latest\n" % (backups, STREAM))
+    inv, backups = backup_inventory(tmp_path, STREAM)
     env = injected_env(server["ca"], server["url"], "app", SECRET)
 
-    proc, out = run("backup.yml", str(inv), env, "-vvv")
+    proc, out = run("backup.yml", inv, env, "-vvv")
     assert proc.returncode == 0, out[-3000:]
     assert SECRET not in out
     (run_dir,) = os.listdir(str(backups))
     assert os.path.isfile(os.path.join(str(backups), run_dir, STREAM, "manifest.json"))
 
     nats_cli(server, "stream", "rm", STREAM, "-f")
-    proc, out = run("restore.yml", str(inv), env, "-vvv")
+    proc, out = run("restore.yml", inv, env, "-vvv")
     assert proc.returncode == 0, out[-3000:]
     assert SECRET not in out and "%s: 12" % STREAM in out, out[-3000:]
     assert '"messages": 12' in nats_cli(server, "stream", "info", STREAM, "--json")
 
     # Each variable matters: a wrong password is refused (and not printed either), and without NATS_CA the
     # server's certificate is not trusted.
-    proc, out = run("backup.yml", str(inv), dict(env, NATS_PASSWORD="not-" + SECRET))
+    proc, out = run("backup.yml", inv, dict(env, NATS_PASSWORD="not-" + SECRET))
     assert proc.returncode != 0 and "uthorization" in out, out[-3000:]
     assert "not-" + SECRET not in out and SECRET not in out
-    proc, out = run("backup.yml", str(inv), {k: v for k, v in env.items() if k != "NATS_CA"})
+    proc, out = run("backup.yml", inv, {k: v for k, v in env.items() if k != "NATS_CA"})
     assert proc.returncode != 0 and SECRET not in out, out[-3000:]
     assert "certificate" in out.lower(), out[-3000:]
     nats_cli(server, "stream", "rm", STREAM, "-f")

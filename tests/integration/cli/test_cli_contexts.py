@@ -9,11 +9,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 
 import pytest
 
-from natsproc import ROOT, free_ports
+from natsproc import ROOT, free_ports, server_from
 
 BIN = os.path.join(ROOT, ".venv", "bin")
 IDENTITIES = ("admin", "reader", "sys")
@@ -45,41 +44,31 @@ jetstream { store_dir: "%s/js" }
 tls { cert_file: "%s/tls.crt", key_file: "%s/tls.key", ca_file: "%s/ca.crt", verify_and_map: true, timeout: 2 }
 include ./accounts.conf
 """ % (port, work, s, s, s))
-    log_path = os.path.join(work, "server.log")
-    log = open(log_path, "w")
-    proc = subprocess.Popen([BIN + "/nats-server", "-c", conf], stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.time() + 20
-        while "Server is ready" not in open(log_path).read():
-            assert proc.poll() is None and time.time() < deadline, open(log_path).read()[-2000:]
-            time.sleep(0.1)
-
-        url = "tls://127.0.0.1:%d" % port
-        bundles = {}
-        os.makedirs(cli.context_dir, exist_ok=True)
-        for ident in IDENTITIES:
-            shipped = os.path.join(pki, "clients", ident)
-            with open(os.path.join(shipped, "context.json")) as f:
-                ctx = json.load(f)
-            assert set(ctx) == {"description", "url", "ca", "cert", "key"}, ctx
-            assert ctx["url"] == "tls://n1:4222"
-            for key, name in (("ca", "ca.crt"), ("cert", "tls.crt"), ("key", "tls.key")):
-                assert ctx[key] == os.path.join(shipped, name) and os.path.isfile(ctx[key]), (key, ctx)
-            ctx["url"] = url
-            path = os.path.join(work, "%s.json" % ident)
-            with open(path, "w") as f:
-                json.dump(ctx, f)
-            # the same bundle as a named context, the way `nats context` stores them
-            shutil.copy(path, os.path.join(cli.context_dir, "natsops-%s.json" % ident))
-            with open(os.path.join(shipped, "nats.env")) as f:
-                env = dict(line.strip().split("=", 1) for line in f if line.strip())
-            env["NATS_URL"] = url
-            bundles[ident] = {"context": path, "name": "natsops-" + ident, "env": env, "dir": shipped}
-        yield {"url": url, "bundles": bundles, "work": work}
+        with server_from(conf, BIN + "/nats-server"):
+            url = "tls://127.0.0.1:%d" % port
+            bundles = {}
+            os.makedirs(cli.context_dir, exist_ok=True)
+            for ident in IDENTITIES:
+                shipped = os.path.join(pki, "clients", ident)
+                with open(os.path.join(shipped, "context.json")) as f:
+                    ctx = json.load(f)
+                assert set(ctx) == {"description", "url", "ca", "cert", "key"}, ctx
+                assert ctx["url"] == "tls://n1:4222"
+                for key, name in (("ca", "ca.crt"), ("cert", "tls.crt"), ("key", "tls.key")):
+                    assert ctx[key] == os.path.join(shipped, name) and os.path.isfile(ctx[key]), (key, ctx)
+                ctx["url"] = url
+                path = os.path.join(work, "%s.json" % ident)
+                with open(path, "w") as f:
+                    json.dump(ctx, f)
+                # the same bundle as a named context, the way `nats context` stores them
+                shutil.copy(path, os.path.join(cli.context_dir, "natsops-%s.json" % ident))
+                with open(os.path.join(shipped, "nats.env")) as f:
+                    env = dict(line.strip().split("=", 1) for line in f if line.strip())
+                env["NATS_URL"] = url
+                bundles[ident] = {"context": path, "name": "natsops-" + ident, "env": env, "dir": shipped}
+            yield {"url": url, "bundles": bundles, "work": work}
     finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
         shutil.rmtree(work, ignore_errors=True)
 
 
