@@ -150,9 +150,9 @@ class Membership(object):
         self.expect = expect
 
     # -- reading ---------------------------------------------------------------------------------
-    def _gather(self, subject, payload, expect=None):
+    def _gather(self, subject, payload, expect=None, timeout=None):
         """Publish one request and collect every reply (parsed JSON) until every server named in ``expect``
-        has answered, or the timeout."""
+        has answered, or the timeout (``gather_timeout`` unless given)."""
         nc = self.client.nc
         data = json.dumps(payload or {}).encode('utf-8')
         expect = set(expect or [])
@@ -177,7 +177,7 @@ class Membership(object):
             await nc.publish(subject, data, reply=inbox)
             await nc.flush()
             try:
-                await asyncio.wait_for(done.wait(), self.gather_timeout)
+                await asyncio.wait_for(done.wait(), timeout or self.gather_timeout)
             except asyncio.TimeoutError:
                 pass
             await sub.unsubscribe()
@@ -185,9 +185,9 @@ class Membership(object):
 
         return self.client.run(collect())
 
-    def jsz_all(self, expect=None):
+    def jsz_all(self, expect=None, timeout=None):
         """/jsz with account, stream and consumer details from every server that answers (system account)."""
-        replies = self._gather('$SYS.REQ.SERVER.PING.JSZ', JSZ_ALL, expect)
+        replies = self._gather('$SYS.REQ.SERVER.PING.JSZ', JSZ_ALL, expect, timeout)
         if not replies:
             raise JetStreamAPIError('no server answered $SYS.REQ.SERVER.PING.JSZ: connect as a user of the '
                                     'system account', code=503, subject='$SYS.REQ.SERVER.PING.JSZ')
@@ -198,13 +198,13 @@ class Membership(object):
             out.append(data)
         return out
 
-    def snapshot(self, attempts=3):
+    def snapshot(self, attempts=3, timeout=None):
         """(meta cluster as the meta leader reports it, every group, names of the servers that answered).
 
         With expected servers, a ping some of them missed is sent again (up to ``attempts`` times): a server
         that just restarted, or a cluster that just joined, may miss the first one while its gateways form."""
         for dummy in range(attempts):
-            replies = self.jsz_all(self.expect)
+            replies = self.jsz_all(self.expect, timeout)
             if not self.expect or set(self.expect) <= set(r.get('server_name') for r in replies):
                 break
         meta = self._meta(replies)

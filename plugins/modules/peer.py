@@ -185,9 +185,7 @@ def manage_peer(module, client, out):
 
     # The check before any change waits up to 5 s per ping for every expected server (a busy server across a
     # gateway can answer after 2 s, and a missing answer refuses the change); the polls afterwards keep 2 s.
-    ms.gather_timeout = 5.0
-    meta, groups, answered = ms.snapshot()
-    ms.gather_timeout = 2.0
+    meta, groups, answered = ms.snapshot(timeout=5.0)
     by_name = dict((r.get('name'), r) for r in meta.get('replicas') or [])
     member = server == meta.get('leader') or server in by_name
     out['cluster_size'] = dict(before=int(meta.get('cluster_size') or 0))

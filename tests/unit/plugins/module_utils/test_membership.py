@@ -115,7 +115,7 @@ class _Pings(mb.Membership):
         self.answers = list(answers)
         self.pings = 0
 
-    def jsz_all(self, expect=None):
+    def jsz_all(self, expect=None, timeout=None):
         self.pings += 1
         return [{'server_name': n, 'meta_cluster': {'leader': 'a'}} for n in self.answers.pop(0)]
 
