@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -24,16 +25,54 @@ def ansible_env(**extra):
     return env
 
 
-def free_ports(count):
-    socks, ports = [], []
-    for dummy in range(count):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
+def _ephemeral_floor():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Ports handed to test servers come from below the kernel's ephemeral range, so no outgoing connection (a route,
+# a gateway, an HTTP poll, a client of the other xdist worker) can be given one of them between the moment a test
+# picks it and the moment its server binds it. Each xdist worker owns one slice; within a slice a process starts at
+# an offset of its own and never hands out the same port twice.
+_PORT_BASE = 20000
+_SLICE = 2000
+_cursor = []
+
+
+def _slice():
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    low = _PORT_BASE + (index % 6) * _SLICE
+    return low, min(low + _SLICE, _ephemeral_floor())
+
+
+def _bindable(port):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
         s.close()
-    return ports
+
+
+def free_ports(count):
+    low, high = _slice()
+    if not _cursor:
+        _cursor.append(low + os.getpid() % (high - low))
+    ports = []
+    for dummy in range(high - low):
+        port = _cursor[0]
+        _cursor[0] = low if port + 1 >= high else port + 1
+        if _bindable(port):
+            ports.append(port)
+            if len(ports) == count:
+                return ports
+    raise RuntimeError("no %d free ports between %d and %d" % (count, low, high))
 
 
 @contextlib.contextmanager
@@ -134,8 +173,29 @@ class Supercluster(object):
             if all(self._healthy(n) for n in self.nodes):
                 return self
             time.sleep(0.2)
+        report = self.report()
         self.stop()
-        raise RuntimeError("nats-server processes in %s did not become healthy" % self.workdir)
+        raise RuntimeError("nats-server processes in %s did not become healthy within %d s:\n%s"
+                           % (self.workdir, timeout, report))
+
+    def report(self):
+        """What each node that is not healthy says: its exit code or /healthz answer, and the end of its log."""
+        lines = []
+        for node in self.nodes:
+            if self._healthy(node):
+                continue
+            code = node.proc.poll()
+            try:
+                state = "exited %s" % code if code is not None else "healthz %s" % json.dumps(node.monitor("healthz"))
+            except urllib.error.HTTPError as err:
+                state = "healthz %s %s" % (err.code, err.read().decode(errors="replace").strip())
+            except Exception as err:  # noqa: BLE001 - the answer or its absence is the report
+                state = "healthz: %s" % err
+            node.log.flush()
+            with open(os.path.join(node.dir, "server.log"), "rb") as f:
+                tail = f.read()[-1500:].decode(errors="replace")
+            lines.append("--- %s (%s)\n%s" % (node.name, state, tail))
+        return "\n".join(lines)
 
     @staticmethod
     def _healthy(node):
