@@ -27,10 +27,10 @@ import time
 
 import pytest
 
+from scenario import ROOT
+
 ansible_runner = pytest.importorskip("ansible_runner")
 
-ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY",
-                      os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 STREAM = "AWXRUN_ORDERS"
 MESSAGES = 25

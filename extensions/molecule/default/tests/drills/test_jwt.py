@@ -5,7 +5,7 @@ clients (nats-py): the node is converged in password mode with TLS (config-file 
 it is backed up; operator, account and user keys and JWTs are made; the node is converged in jwt mode (full
 resolver); a second converge changes nothing; the stream is restored into the new account with the same messages;
 account JWTs are pushed without a restart (a new account, a revocation). At the end the node is converged back to
-the scenario's own settings (no auth, no TLS), so test_single.py runs the same before or after this file."""
+the scenario's own settings (no auth, no TLS), so tests/converged/ runs the same before or after this file."""
 import asyncio
 import json
 import os
