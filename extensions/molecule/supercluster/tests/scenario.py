@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import nats
@@ -299,3 +300,23 @@ async def exercise_roles():
     await js.delete_stream("SECURE_ORDERS")
     for c in (admin, reader, sysc):
         await c.close()
+
+
+# Prometheus on the `mon` host (playbooks/monitoring.yml), read through its HTTP API.
+def prom(path, **params):
+    url = "http://%s:9090%s" % (container_ip("mon"), path)
+    if params:
+        url += "?" + urllib.parse.urlencode(params)
+    with urllib.request.urlopen(url, timeout=10) as r:
+        body = json.loads(r.read().decode())
+    assert body["status"] == "success", body
+    return body["data"]
+
+
+def wait(what, predicate, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(1)
+    pytest.fail("%s: not within %d s" % (what, timeout))

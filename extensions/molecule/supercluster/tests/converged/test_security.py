@@ -11,7 +11,6 @@ import os
 import socket
 import ssl
 import time
-import urllib.error
 
 import nats
 import nats.js.errors

@@ -1,8 +1,9 @@
 """Monitoring that fires for real: playbooks/monitoring.yml converged the node exporter, the collector and the
 NATS CLI checks on every node, and Prometheus, the blackbox exporter and the rules on the `mon` host.
 
-Real Prometheus, queried through its HTTP API from the controller: every target is up and every query of the
-dashboard evaluates; then one drill, run once from c1-n1, bounded in time:
+Real Prometheus, queried through its HTTP API from the controller (that every target is up and every query of
+the dashboard evaluates is tests/converged/test_monitoring_targets.py); one drill, run once from c1-n1, bounded
+in time:
 - stop c3-n2: NatsServerDown and NatsHealthzFailing fire for c3-n2 only, NatsRoutesBelowExpected for its two
   cluster peers only; start it again: all three resolve;
 - a durable consumer with 1100 messages pending: NatsConsumerLag fires for it;
@@ -18,30 +19,17 @@ import json
 import os
 import subprocess
 import time
-import urllib.parse
-import urllib.request
 
 import nats
 import pytest
 from nats.js.api import AckPolicy, Placement
 
-from scenario import ROOT, container_ip as _ip, name_of, run_playbook, tls_context, urls
+from scenario import name_of, prom, run_playbook, tls_context, urls, wait
 
 DOWN = "c3-n2"
 PEERS = ["c3-n1", "c3-n3"]
 FOR, COLLECT, SCRAPE, EVAL = 20, 10, 5, 5
 BOUND = FOR + COLLECT + 2 * SCRAPE + EVAL + 15
-DASHBOARD = os.path.join(ROOT, "roles", "monitoring", "files", "grafana", "natsops-supercluster.json")
-
-
-def prom(path, **params):
-    url = "http://%s:9090%s" % (_ip("mon"), path)
-    if params:
-        url += "?" + urllib.parse.urlencode(params)
-    with urllib.request.urlopen(url, timeout=10) as r:
-        body = json.loads(r.read().decode())
-    assert body["status"] == "success", body
-    return body["data"]
 
 
 def firing(name):
@@ -53,15 +41,6 @@ def firing(name):
 
 def active(name):
     return [a for a in prom("/api/v1/alerts")["alerts"] if a["labels"]["alertname"] == name]
-
-
-def wait(what, predicate, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(1)
-    pytest.fail("%s: not within %d s" % (what, timeout))
 
 
 def monitoring_playbook(*extra):
@@ -87,36 +66,6 @@ async def delete_streams(nc, jsc):
             await jsc.delete_stream(name)
         except nats.js.errors.NotFoundError:
             pass
-
-
-def test_every_target_is_up_and_every_dashboard_query_evaluates(host):
-    if name_of(host) != "c1-n1":
-        pytest.skip("supercluster-wide check runs once, from c1-n1")
-
-    def all_up():
-        targets = prom("/api/v1/targets")["activeTargets"]
-        return len(targets) == 9 + 3 * 9 + 1 and all(t["health"] == "up" for t in targets)
-    wait("9 node exporters, 27 /healthz probes and Prometheus itself up", all_up, 90)
-    probes = prom("/api/v1/query", query='probe_success{job=~"natsops_healthz.*"}')["result"]
-    assert len(probes) == 27 and all(p["value"][1] == "1" for p in probes), probes
-    expected = prom("/api/v1/query", query="natsops_expected_meta_cluster_size")["result"]
-    assert sorted(e["metric"]["server"] for e in expected) == sorted(
-        "c%d-n%d" % (c, n) for c in (1, 2, 3) for n in (1, 2, 3)) and all(e["value"][1] == "9" for e in expected)
-    wait("the collector's series for every node", lambda: len(prom(
-        "/api/v1/query", query="gnatsd_varz_jetstream_meta_cluster_size == 9")["result"]) == 9, 60)
-
-    with open(DASHBOARD) as f:
-        board = json.load(f)
-    exprs = [t["expr"] for p in board["panels"] for t in p.get("targets", []) if t.get("expr")]
-    assert len(exprs) > 20
-    empty = []
-    for expr in exprs:
-        query = expr.replace("$__rate_interval", "1m").replace("$__interval", "1m")
-        query = query.replace("$cluster", ".*").replace("$server", ".*")
-        if not prom("/api/v1/query", query=query)["result"]:
-            empty.append(expr)
-    # Some panels are empty on a healthy supercluster with no streams (lag, stalled consumers): at most a third.
-    assert len(empty) <= len(exprs) // 3, empty
 
 
 def test_alerts_fire_for_the_failure_and_resolve(host):
