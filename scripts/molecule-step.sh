@@ -11,10 +11,7 @@ target="${2:?usage: scripts/molecule-step.sh <scenario> <steps/x.yml | tests/...
 SCENARIO_DIR="$ROOT/extensions/molecule/$scenario"
 export PATH="$ROOT/.venv/bin:$PATH"
 # Molecule's own name for the scenario's ephemeral directory (molecule.scenario.Scenario.ephemeral_directory).
-D="${MOLECULE_EPHEMERAL_DIRECTORY:-$(python -c 'import sys
-from pathlib import Path
-from molecule.text import checksum
-print(Path.home() / ".ansible" / "tmp" / ("molecule.%s.%s" % (checksum(Path(sys.argv[1]).name, 4), sys.argv[2])))' "$ROOT" "$scenario")}"
+D="${MOLECULE_EPHEMERAL_DIRECTORY:-$(python -c 'import sys, pathlib, molecule.text as t; print(pathlib.Path.home() / ".ansible" / "tmp" / ("molecule.%s.%s" % (t.checksum(pathlib.Path(sys.argv[1]).name, 4), sys.argv[2])))' "$ROOT" "$scenario")}"
 [ -f "$D/inventory/ansible_inventory.yml" ] || { echo "no converged $scenario scenario ($D): run scripts/molecule.sh $scenario converge" >&2; exit 2; }
 export MOLECULE_EPHEMERAL_DIRECTORY="$D" MOLECULE_INVENTORY_FILE="$D/inventory/ansible_inventory.yml"
 export MOLECULE_PROJECT_DIRECTORY="$ROOT" MOLECULE_SCENARIO_DIRECTORY="$SCENARIO_DIR" MOLECULE_SCENARIO_NAME="$scenario"
