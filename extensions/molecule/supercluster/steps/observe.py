@@ -19,8 +19,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import nats  # noqa: E402
 
-from scenario import (ALL, PORTS, HealthWatch, Publisher, container_ip, node_monitor, pids, served_serial,  # noqa: E402
-                      tls_context, urls)
+from scenario import (ALL, PORTS, HealthWatch, Publisher, container_ids, container_ip, node_monitor, pids,  # noqa: E402
+                      served_serial, tls_context, urls)
 
 EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
 LOG = os.environ.get("ANSIBLE_LOG_PATH", "")
@@ -43,8 +43,12 @@ def write(step, name, data):
 def before(step):
     ips = {n: container_ip(n) for n in ALL}
     varz = {n: node_monitor(n) for n in ALL}
+    for stale in ("before.json", "watch.json"):
+        if os.path.exists(os.path.join(record_dir(step), stale)):
+            os.remove(os.path.join(record_dir(step), stale))
     write(step, "before.json", {
         "time": time.time(),
+        "containers": container_ids(),
         "pids": pids(),
         "start": {n: v["start"] for n, v in varz.items()},
         "version": {n: v["version"] for n, v in varz.items()},

@@ -100,6 +100,12 @@ def container_ip(container):
         text=True).strip()
 
 
+def container_ids():
+    """Docker's ID of each node's container: a record made on other containers (an earlier create) is not this
+    scenario's."""
+    return dict(zip(ALL, subprocess.check_output(["docker", "inspect", "-f", "{{.Id}}"] + ALL, text=True).split()))
+
+
 # Kept for the tests that call it by its old name.
 _ip = container_ip
 

@@ -4,18 +4,24 @@ import os
 
 import pytest
 
+from scenario import container_ids
+
 EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
 
 
 def record(step):
     """before.json and watch.json of a step, and the Ansible output of the step (the log from where it stood
-    before the step). Skips with the command to run when the step has not run on these containers."""
+    before the step). Fails, naming the step to run, when the step has not run to its end on these containers:
+    a missing or earlier record must never pass for this run's."""
     path = os.path.join(EPHEMERAL, "steps", step)
+    run_first = "run the step first: scripts/molecule-step.sh supercluster steps/%s.yml" % (
+        {"rotated": "rotate", "upgraded": "upgrade"}[step])
     if not os.path.exists(os.path.join(path, "watch.json")):
-        pytest.skip("run the step first: scripts/molecule.sh supercluster side-effect steps/%s.yml "
-                    "(its record is missing from %s)" % ({"rotated": "rotate", "upgraded": "upgrade"}[step], path))
+        pytest.fail("%s (no complete record in %s)" % (run_first, path))
     with open(os.path.join(path, "before.json")) as f:
         before = json.load(f)
+    if before.get("containers") != container_ids():
+        pytest.fail("%s (the record in %s was made on other containers)" % (run_first, path))
     with open(os.path.join(path, "watch.json")) as f:
         watch = json.load(f)
     output = ""
