@@ -979,6 +979,27 @@ def _cross_host(inputs, checks, topology, errors, warnings):
         (warnings if allow_small else errors).append(text)
 
 
+def _auth_needs_tls(checks, errors):
+    """The authentication modes and the TLS they need, and the two accounts, each message once with its hosts."""
+    found = {}
+    for host in sorted(checks):
+        s, norm = checks[host].s, checks[host].norm
+        mode, client_tls = s.get("nats_server_auth_mode"), norm.get("tls_client_enabled")
+        system = s.get("nats_server_system_account")
+        if isinstance(system, str) and system and system == s.get("nats_server_app_account"):
+            found.setdefault("nats_server_system_account and nats_server_app_account must differ (both are '%s')"
+                             % system, []).append(host)
+        if mode in ("mtls", "password") and client_tls is False:
+            found.setdefault("nats_server_auth_mode '%s' needs TLS on the client port (nats_server_tls_client_enabled: "
+                             "true): certificates and passwords are never accepted over plaintext" % mode,
+                             []).append(host)
+        if norm.get("tls_monitor_enabled") and client_tls is False:
+            found.setdefault("nats_server_tls_monitor_enabled needs nats_server_tls_client_enabled: nats-server serves "
+                             "HTTPS monitoring with the client port's certificate", []).append(host)
+    for text, hosts in found.items():
+        errors.append("%s; on %s." % (text, _hosts_text(hosts, sorted(checks))))
+
+
 def _clashing_addresses(topology, errors):
     if not topology:
         return
@@ -1052,6 +1073,7 @@ def validate_settings(inputs, topology=None):
             else:
                 out.append("%s %s (is %s on %s)." % (var, text, value, where))
     _cross_host(inputs, checks, topology, errors, warnings)
+    _auth_needs_tls(checks, errors)
     _clashing_addresses(topology, errors)
     _pool_sizes(topology, checks, warnings)
     _standalone_account_limits(topology, checks, errors)

@@ -93,6 +93,11 @@ def base(host="n1", **overrides):
         "nats_server_tls_ca_src": PKI["ca"],
     })
     values.update(overrides)
+    # The per-listener TLS switches follow nats_server_tls_enabled, as the role's templated defaults do.
+    for listener in ("client", "cluster", "gateway", "monitor"):
+        var = "nats_server_tls_%s_enabled" % listener
+        if var not in overrides:
+            values[var] = values["nats_server_tls_enabled"]
     return values
 
 
@@ -580,6 +585,32 @@ def test_filter_reads_the_input_fact_or_the_inventory_over_the_defaults():
     result = nats_settings(hostvars, ["n1", "n2"], None, defaults)
     assert result["normalized"]["n1"]["max_payload"] == "2MB"
     assert one_error(result).endswith("(is 0) on host 'n2'.")
+
+
+# --- Authentication and the TLS it needs ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["mtls", "password"])
+def test_certificates_and_passwords_need_tls_on_the_client_port(mode):
+    assert one_error(check(nats_server_auth_mode=mode, nats_server_tls_enabled=True,
+                           nats_server_tls_client_enabled=False, nats_server_tls_monitor_enabled=False)) == (
+        "nats_server_auth_mode '%s' needs TLS on the client port (nats_server_tls_client_enabled: true): "
+        "certificates and passwords are never accepted over plaintext; on host 'n1'." % mode)
+    assert check(nats_server_auth_mode=mode, nats_server_tls_enabled=True)["errors"] == []
+
+
+def test_jwt_and_none_do_not_need_tls_on_the_client_port():
+    assert check(nats_server_auth_mode="none")["errors"] == []
+
+
+def test_https_monitoring_needs_tls_on_the_client_port():
+    assert one_error(check(nats_server_tls_enabled=True, nats_server_tls_client_enabled=False)) == (
+        "nats_server_tls_monitor_enabled needs nats_server_tls_client_enabled: nats-server serves HTTPS monitoring "
+        "with the client port's certificate; on host 'n1'.")
+
+
+def test_system_and_application_accounts_differ():
+    assert one_error(check(nats_server_app_account="SYS")) == (
+        "nats_server_system_account and nats_server_app_account must differ (both are 'SYS'); on host 'n1'.")
 
 
 # --- nats_server_auth_mode: jwt ------------------------------------------------------------------------------
