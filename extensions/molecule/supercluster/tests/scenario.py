@@ -89,6 +89,12 @@ def name_of(host):
     return host.check_output("hostname")
 
 
+def once(host):
+    """Supercluster-wide tests run once, from c1-n1 (testinfra runs every test on every node)."""
+    if name_of(host) != "c1-n1":
+        pytest.skip("supercluster-wide test runs once, from c1-n1")
+
+
 def cluster_of(node):
     return node.split("-")[0]
 

@@ -14,18 +14,12 @@ import time
 
 import nats
 import nats.js.errors
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from scenario import ALL, PKI, PORTS, container_ip as _ip, exercise_roles, name_of, run_site, served_serial, tls_context, urls
-
-
-def once(host):
-    if name_of(host) != "c1-n1":
-        pytest.skip("supercluster-wide check runs once, from c1-n1")
+from scenario import ALL, PKI, PORTS, container_ip as _ip, exercise_roles, once, run_site, served_serial, tls_context, urls
 
 
 def test_tls_files_are_owned_and_private(host):

@@ -5,9 +5,8 @@ import json
 import time
 
 import nats
-import pytest
 
-from scenario import ALL, CLUSTERS, cluster_of, monitor, name_of, node_monitor, tls_context, urls
+from scenario import ALL, CLUSTERS, cluster_of, monitor, name_of, once, node_monitor, tls_context, urls
 
 
 def test_service_runs_as_nats_with_hardening(host):
@@ -111,8 +110,7 @@ async def _placement_and_cross_cluster_read(tags):
 
 
 def test_r3_stream_placed_in_c2_one_replica_per_az_and_read_back_through_c3(host):
-    if name_of(host) != "c1-n1":
-        pytest.skip("supercluster-wide check runs once, from c1-n1")
+    once(host)
     tags = {}
     for node in ALL:
         tags[node] = [t for t in node_monitor(node).get("tags", []) if t.startswith("az:")][0]

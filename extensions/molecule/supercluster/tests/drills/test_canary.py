@@ -5,14 +5,8 @@ import json
 import re
 import subprocess
 
-import pytest
 
-from scenario import ALL, name_of, node_monitor, run_site
-
-
-def once(host):
-    if name_of(host) != "c1-n1":
-        pytest.skip("supercluster-wide check runs once, from c1-n1")
+from scenario import ALL, once, node_monitor, run_site
 
 
 def fingerprint(node):

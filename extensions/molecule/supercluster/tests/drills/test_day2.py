@@ -12,18 +12,12 @@ import subprocess
 import time
 
 import nats
-import pytest
 
-from scenario import ALL, Publisher, name_of, node_monitor, run_playbook as playbook, run_site, tls_context, urls
+from scenario import ALL, Publisher, once, node_monitor, run_playbook as playbook, run_site, tls_context, urls
 
 SPARES = ["c1-n4", "c1-n5"]
 C1 = ["c1-n1", "c1-n2", "c1-n3"]
 C4 = ["c4-n1", "c4-n2", "c4-n3"]
-
-
-def once(host):
-    if name_of(host) != "c1-n1":
-        pytest.skip("supercluster-wide operation runs once, from c1-n1")
 
 
 # A peer removed from JetStream cannot come back under the same server name with an empty store (its Raft peer ID

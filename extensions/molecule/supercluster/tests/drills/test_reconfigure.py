@@ -10,13 +10,8 @@ import urllib.request
 import nats
 import pytest
 
-from scenario import (ALL, SECRETS, container_ip, exercise_roles, name_of, pids, publish_retrying, run_site, tls_context,
+from scenario import (ALL, SECRETS, container_ip, exercise_roles, once, pids, publish_retrying, run_site, tls_context,
                       urls)
-
-
-def once(host):
-    if name_of(host) != "c1-n1":
-        pytest.skip("supercluster-wide drill runs once, from c1-n1")
 
 
 def test_a_reload_nats_server_rejects_fails_the_play_and_the_node_keeps_running(host):

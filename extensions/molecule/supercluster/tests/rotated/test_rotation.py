@@ -7,18 +7,13 @@ import json
 import nats
 import pytest
 
-from scenario import ALL, PORTS, container_ip, name_of, pids, secrets, served_serial, tls_context, urls
+from scenario import ALL, PORTS, container_ip, once, pids, secrets, served_serial, tls_context, urls
 from step_record import record
 
 
 @pytest.fixture(scope="module")
 def rotated():
     return record("rotated")
-
-
-def once(host):
-    if name_of(host) != "c1-n1":
-        pytest.skip("supercluster-wide check runs once, from c1-n1")
 
 
 def test_every_node_reloaded_and_none_restarted(host, rotated):

@@ -10,7 +10,7 @@ from datetime import datetime
 import nats
 import pytest
 
-from scenario import ALL, name_of, node_monitor, run_site, tls_context, urls
+from scenario import ALL, once, node_monitor, run_site, tls_context, urls
 from step_record import record
 
 RESTART = re.compile(r"(?:TASK|RUNNING HANDLER) \[natsops\.jetstream\.server : Restart \| "
@@ -20,11 +20,6 @@ RESTART = re.compile(r"(?:TASK|RUNNING HANDLER) \[natsops\.jetstream\.server : R
 @pytest.fixture(scope="module")
 def upgraded():
     return record("upgraded")
-
-
-def once(host):
-    if name_of(host) != "c1-n1":
-        pytest.skip("supercluster-wide check runs once, from c1-n1")
 
 
 def _ts(text):
