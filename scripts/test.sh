@@ -24,7 +24,7 @@ run_stage() {
     unit)        scripts/sanity.sh units && python -m pytest -q -p no:cacheprovider "${REPO_TREE_UNIT_TESTS[@]}" ;;
     # Two workers, one test file each at a time (module fixtures stay together): each test starts its own
     # nats-server processes on free loopback ports. 7.5 min instead of about 11 on 2 cores.
-    integration) python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests/integration ;;
+    integration) python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -rfE tests/integration ;;
     molecule-*)  scripts/molecule.sh "${1#molecule-}" ;;
     lint)        ansible-lint --offline ;;
     sanity)      scripts/sanity.sh sanity ;;
@@ -34,15 +34,26 @@ run_stage() {
   esac
 }
 
-passed=0; failed=0; report=()
+# Each stage's output also goes to .cache/test-logs/<stage>.log. CI shows only the end of the output, so the
+# summary repeats what failed in a failed stage: pytest's FAILED/ERROR lines, then the stage's last lines.
+LOGS="$ROOT/.cache/test-logs"
+mkdir -p "$LOGS"
+passed=0; failed=0; report=(); failures=()
 for stage in "${stages[@]}"; do
   echo "=== stage: $stage ==="
   start=$SECONDS
-  if run_stage "$stage"; then
+  run_stage "$stage" 2>&1 | tee "$LOGS/$stage.log"
+  if [ "${PIPESTATUS[0]}" -eq 0 ]; then
     passed=$((passed + 1)); report+=("PASS  $stage  $((SECONDS - start))s")
   else
-    failed=$((failed + 1)); report+=("FAIL  $stage  $((SECONDS - start))s")
+    failed=$((failed + 1)); report+=("FAIL  $stage  $((SECONDS - start))s"); failures+=("$stage")
   fi
+done
+for stage in "${failures[@]}"; do
+  echo "=== what failed in $stage (whole output: .cache/test-logs/$stage.log) ==="
+  grep -E '^(FAILED|ERROR) |^E  +[A-Za-z]*(Error|Exception|assert)' "$LOGS/$stage.log" | cut -c1-400 | tail -n 40
+  echo "--- the last lines of $stage ---"
+  tail -n 25 "$LOGS/$stage.log" | cut -c1-400
 done
 echo "=== summary ==="
 printf '%s\n' "${report[@]}"

@@ -1000,6 +1000,32 @@ def _auth_needs_tls(checks, errors):
         errors.append("%s; on %s." % (text, _hosts_text(hosts, sorted(checks))))
 
 
+def _auth_modes_agree(topology, checks, errors):
+    """One authentication mode per cluster; across clusters only mtls and password may differ (both serve the
+    config's accounts, and the gateways authenticate the same way)."""
+    if not topology:
+        return
+    everywhere = {}
+    for cluster in topology.get("clusters", []):
+        modes = {}
+        for node in cluster.get("nodes", []):
+            if node["host"] in checks:
+                mode = checks[node["host"]].s.get("nats_server_auth_mode")
+                if mode in AUTH_MODES:
+                    modes.setdefault(mode, []).append(node["host"])
+                    everywhere.setdefault(mode, []).append(node["host"])
+        if len(modes) > 1:
+            errors.append("nats_server_auth_mode must be the same on every node of cluster '%s' (%s): a client that "
+                          "reconnects to another node of its cluster must be accepted with the same credentials."
+                          % (cluster["name"], "; ".join("%s on %s" % (m, ", ".join(h)) for m, h in modes.items())))
+    if len(everywhere) > 1 and not set(everywhere) <= {"mtls", "password"}:
+        errors.append("nats_server_auth_mode %s cannot be mixed with another mode in one supercluster (%s): the "
+                      "gateways between clusters need the same accounts on both sides. Only mtls and password may "
+                      "differ from cluster to cluster."
+                      % (" and ".join("'%s'" % m for m in sorted(set(everywhere) - {"mtls", "password"})),
+                         "; ".join("%s on %s" % (m, ", ".join(h)) for m, h in everywhere.items())))
+
+
 def _clashing_addresses(topology, errors):
     if not topology:
         return
@@ -1074,6 +1100,7 @@ def validate_settings(inputs, topology=None):
                 out.append("%s %s (is %s on %s)." % (var, text, value, where))
     _cross_host(inputs, checks, topology, errors, warnings)
     _auth_needs_tls(checks, errors)
+    _auth_modes_agree(topology, checks, errors)
     _clashing_addresses(topology, errors)
     _pool_sizes(topology, checks, warnings)
     _standalone_account_limits(topology, checks, errors)

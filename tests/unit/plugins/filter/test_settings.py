@@ -613,6 +613,30 @@ def test_system_and_application_accounts_differ():
         "nats_server_system_account and nats_server_app_account must differ (both are 'SYS'); on host 'n1'.")
 
 
+def test_mtls_and_password_may_differ_from_cluster_to_cluster():
+    per_host = dict(("c2-n%d" % n, {"nats_server_auth_mode": "password"}) for n in (1, 2, 3))
+    assert cluster([3, 3, 3], per_host, nats_server_auth_mode="mtls", nats_server_tls_enabled=True)["errors"] == []
+
+
+def test_one_auth_mode_per_cluster():
+    result = cluster([3, 3], {"c2-n3": {"nats_server_auth_mode": "password"}}, nats_server_auth_mode="mtls",
+                     nats_server_tls_enabled=True)
+    assert one_error(result) == (
+        "nats_server_auth_mode must be the same on every node of cluster 'c2' (mtls on c2-n1, c2-n2; password on "
+        "c2-n3): a client that reconnects to another node of its cluster must be accepted with the same credentials.")
+
+
+@pytest.mark.parametrize("odd", ["none", "jwt"])
+def test_none_and_jwt_are_never_mixed_with_another_mode(odd):
+    per_host = dict(("c1-n%d" % n, {"nats_server_auth_mode": odd}) for n in (1, 2, 3))
+    errors = cluster([3, 3], per_host, nats_server_auth_mode="mtls", nats_server_tls_enabled=True)["errors"]
+    mixed = [e for e in errors if "cannot be mixed" in e]
+    assert mixed == [
+        "nats_server_auth_mode '%s' cannot be mixed with another mode in one supercluster (%s on c1-n1, c1-n2, c1-n3; "
+        "mtls on c2-n1, c2-n2, c2-n3): the gateways between clusters need the same accounts on both sides. Only mtls "
+        "and password may differ from cluster to cluster." % (odd, odd)], errors
+
+
 # --- nats_server_auth_mode: jwt ------------------------------------------------------------------------------
 
 from ansible_collections.natsops.jetstream.plugins.module_utils import _nkeys_jwt as J  # noqa: E402
