@@ -7,6 +7,8 @@
                                            NAME:CLUSTER, a publisher writing to an R3 stream placed there; runs
                                            until `stop` (the step starts it with async) and at most 900 s
     observe.py stop STEP                   ends the watch and waits (at most 120 s) until it has written its record
+    observe.py run STEP PLAYBOOK [ARG...]  runs playbooks/PLAYBOOK as an operator would and records its exit code
+                                           and output, failed or not (a step whose play is meant to fail)
 
 Everything goes to <ephemeral dir>/steps/STEP/ as JSON. Run by the controller's Python (nats-py, cryptography)."""
 import asyncio
@@ -20,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import nats  # noqa: E402
 
 from scenario import (ALL, PORTS, HealthWatch, Publisher, container_ids, container_ip, node_monitor, pids,  # noqa: E402
-                      served_serial, tls_context, urls)
+                      run_playbook, served_serial, tls_context, urls)
 
 EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
 LOG = os.environ.get("ANSIBLE_LOG_PATH", "")
@@ -43,7 +45,7 @@ def write(step, name, data):
 def before(step):
     ips = {n: container_ip(n) for n in ALL}
     varz = {n: node_monitor(n) for n in ALL}
-    for stale in ("before.json", "watch.json"):
+    for stale in ("before.json", "watch.json", "run.json"):
         if os.path.exists(os.path.join(record_dir(step), stale)):
             os.remove(os.path.join(record_dir(step), stale))
     write(step, "before.json", {
@@ -111,11 +113,19 @@ def stop(step):
         time.sleep(0.5)
 
 
+def run(step, playbook, args):
+    proc = run_playbook(playbook, *args)
+    write(step, "run.json", {"args": args, "rc": proc.returncode, "output": proc.stdout + proc.stderr,
+                             "seconds": round(proc.seconds, 1)})
+
+
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("before", "watch", "stop"):
+    if len(argv) < 3 or argv[1] not in ("before", "watch", "stop", "run") or (argv[1] == "run" and len(argv) < 4):
         raise SystemExit(__doc__)
     action, step = argv[1], argv[2]
-    if action == "before":
+    if action == "run":
+        run(step, argv[3], argv[4:])
+    elif action == "before":
         before(step)
     elif action == "watch":
         watch(step, argv[3:])

@@ -238,6 +238,26 @@ async def publish_retrying(js, subject, data):
             await asyncio.sleep(0.25)
 
 
+def assert_nothing_lost(watch):
+    """Every message the step's publisher (observe.py watch NAME:CLUSTER) saw acknowledged is in its stream, and
+    no publish failed for its whole 20 s; returns a one-line summary."""
+    assert watch["stopped_by"] == "step"
+    assert watch["failures"] == 0, "publishes that failed for 20 s: %d" % watch["failures"]
+    assert all(watch["acked"].values()), watch["acked"].keys()
+
+    async def check():
+        nc = await nats.connect(urls(ALL), tls=tls_context())
+        try:
+            for stream, seqs in watch["acked"].items():
+                info = json.loads((await nc.request("$JS.API.STREAM.INFO." + stream, b"", timeout=10)).data)
+                assert info["state"]["messages"] == len(set(seqs)) == info["state"]["last_seq"], (stream, info["state"])
+        finally:
+            await nc.close()
+    asyncio.run(asyncio.wait_for(check(), 60))
+    return "%d messages acknowledged, %d retries, 0 lost" % (sum(len(s) for s in watch["acked"].values()),
+                                                             watch["retries"])
+
+
 async def exercise_roles():
     violations = []
 
