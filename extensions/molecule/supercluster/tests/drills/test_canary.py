@@ -34,6 +34,21 @@ def flat(proc):
     return " ".join((proc.stdout + proc.stderr).split())
 
 
+def test_a_config_nats_server_t_refuses_is_never_written(host):
+    once(host)
+    before = {n: fingerprint(n) for n in ALL}
+    # An unknown key passes preflight (the role cannot know every key of every release) but not `nats-server -t`.
+    proc = run_site("-e", json.dumps({"nats_server_extra_config": {"natsops_unknown_key": 1}}))
+    out = flat(proc)
+    assert proc.returncode != 0, out[-3000:]
+    assert "nats-server.conf: the new content failed validation" in out and "natsops_unknown_key" in out, out[-3000:]
+    # Nothing written anywhere (the canary's live file was never replaced, no temporary file left beside it), no
+    # node restarted or reloaded.
+    assert {n: fingerprint(n) for n in ALL} == before
+    again = run_site()
+    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-3000:]
+
+
 def test_reload_that_breaks_clients_stops_at_the_canary(host):
     once(host)
     before = {n: fingerprint(n) for n in ALL}
