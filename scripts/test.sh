@@ -35,7 +35,8 @@ run_stage() {
 }
 
 # Each stage's output also goes to .cache/test-logs/<stage>.log. CI shows only the end of the output, so the
-# summary repeats what failed in a failed stage: pytest's FAILED/ERROR lines, then the stage's last lines.
+# summary repeats what failed in a failed stage: pytest's FAILED/ERROR and E lines and Ansible's fatal lines, then
+# the stage's last lines.
 LOGS="$ROOT/.cache/test-logs"
 mkdir -p "$LOGS"
 passed=0; failed=0; report=(); failures=()
@@ -51,7 +52,7 @@ for stage in "${stages[@]}"; do
 done
 for stage in "${failures[@]}"; do
   echo "=== what failed in $stage (whole output: .cache/test-logs/$stage.log) ==="
-  grep -E '^(FAILED|ERROR) |^E  +[A-Za-z]*(Error|Exception|assert)' "$LOGS/$stage.log" | cut -c1-400 | tail -n 40
+  grep -E '^(FAILED|ERROR) [^ ]+[.]py|^E  +[A-Za-z]*(Error|Exception|assert)|^fatal: [[]' "$LOGS/$stage.log" | cut -c1-400 | tail -n 40
   echo "--- the last lines of $stage ---"
   tail -n 25 "$LOGS/$stage.log" | cut -c1-400
 done
