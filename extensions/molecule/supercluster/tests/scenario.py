@@ -72,13 +72,24 @@ def tls_context(identity="admin", pki=PKI):
     return ctx
 
 
+class MonitorReadError(subprocess.CalledProcessError):
+    """A failed read of a monitoring endpoint; its message ends with what the read printed (e.g. HTTP Error 503)."""
+
+    def __str__(self):
+        return "%s: %s" % (super().__str__(), (self.stderr or "").strip().splitlines()[-1:])
+
+
 def node_monitor(node, path="varz"):
-    """Read a monitoring endpoint of a node from inside its container (no testinfra host needed)."""
-    return json.loads(subprocess.check_output(
-        ["docker", "exec", node, "python3", "-c",
-         "import ssl,urllib.request;c=ssl.create_default_context(cafile='/etc/nats-server/tls/ca.crt');"
-         "print(urllib.request.urlopen('https://127.0.0.1:8222/%s', timeout=5, context=c).read().decode())" % path],
-        text=True))
+    """Read a monitoring endpoint of a node from inside its container (no testinfra host needed). A failed read
+    raises CalledProcessError with the traceback in its stderr (a poll that expects 503 for a while prints nothing)."""
+    try:
+        return json.loads(subprocess.check_output(
+            ["docker", "exec", node, "python3", "-c",
+             "import ssl,urllib.request;c=ssl.create_default_context(cafile='/etc/nats-server/tls/ca.crt');"
+             "print(urllib.request.urlopen('https://127.0.0.1:8222/%s', timeout=5, context=c).read().decode())" % path],
+            text=True, stderr=subprocess.PIPE))
+    except subprocess.CalledProcessError as exc:
+        raise MonitorReadError(exc.returncode, exc.cmd, exc.output, exc.stderr) from None
 
 
 def urls(nodes):

@@ -34,36 +34,36 @@ def flat(proc):
     return " ".join((proc.stdout + proc.stderr).split())
 
 
-def test_a_config_nats_server_t_refuses_is_never_written(host):
-    once(host)
+def refused_and_put_back(extra_config, *expected):
+    """site.yml with nats_server_extra_config fails naming each of `expected`; afterwards every node holds the same
+    files and PID as before (a file the canary replaced is back), and the next plain run changes nothing."""
     before = {n: fingerprint(n) for n in ALL}
-    # An unknown key passes preflight (the role cannot know every key of every release) but not `nats-server -t`.
-    proc = run_site("-e", json.dumps({"nats_server_extra_config": {"natsops_unknown_key": 1}}))
+    proc = run_site("-e", json.dumps({"nats_server_extra_config": extra_config}))
     out = flat(proc)
     assert proc.returncode != 0, out[-3000:]
-    assert "nats-server.conf: the new content failed validation" in out and "natsops_unknown_key" in out, out[-3000:]
-    # Nothing written anywhere (the canary's live file was never replaced, no temporary file left beside it), no
-    # node restarted or reloaded.
-    assert {n: fingerprint(n) for n in ALL} == before
-    again = run_site()
-    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-3000:]
-
-
-def test_reload_that_breaks_clients_stops_at_the_canary(host):
-    once(host)
-    before = {n: fingerprint(n) for n in ALL}
-    # Passes `nats-server -t` and reloads, but no client's CONNECT fits in 32 bytes.
-    proc = run_site("-e", json.dumps({"nats_server_extra_config": {"max_control_line": 32}}))
-    out = flat(proc)
-    assert proc.returncode != 0, out[-3000:]
-    assert "c1-n1 (canary) will reload: configuration" in out, out[-3000:]
-    assert "The canary node c1-n1 failed after taking the change" in out, out[-3000:]
-    assert "failed at step authenticate" in out and "maximum control line exceeded" in out, out[-3000:]
-    # Every node as before: the canary's config restored (same PID: it was a reload), the others never written.
+    for text in expected:
+        assert text in out, (text, out[-3000:])
     assert {n: fingerprint(n) for n in ALL} == before
     assert all(healthy(n) for n in ALL)
     again = run_site()
     assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-3000:]
+
+
+def test_a_config_nats_server_t_refuses_is_never_written(host):
+    once(host)
+    # An unknown key passes preflight (the role cannot know every key of every release) but not `nats-server -t`:
+    # the canary's live file is never replaced and no temporary file is left beside it.
+    refused_and_put_back({"natsops_unknown_key": 1}, "nats-server.conf: the new content failed validation",
+                         "natsops_unknown_key")
+
+
+def test_reload_that_breaks_clients_stops_at_the_canary(host):
+    once(host)
+    # Passes `nats-server -t` and reloads, but no client's CONNECT fits in 32 bytes. The canary's config is restored
+    # (same PID: it was a reload); the others are never written.
+    refused_and_put_back({"max_control_line": 32}, "c1-n1 (canary) will reload: configuration",
+                         "The canary node c1-n1 failed after taking the change", "failed at step authenticate",
+                         "maximum control line exceeded")
 
 
 def test_restart_that_breaks_clients_stops_at_the_canary_and_restores_it(host):
