@@ -170,7 +170,7 @@ class Supercluster(object):
             node.start()
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if all(self._healthy(n) for n in self.nodes):
+            if all(self.healthy(n) for n in self.nodes):
                 return self
             time.sleep(0.2)
         report = self.report()
@@ -182,7 +182,7 @@ class Supercluster(object):
         """What each node that is not healthy says: its exit code or /healthz answer, and the end of its log."""
         lines = []
         for node in self.nodes:
-            if self._healthy(node):
+            if self.healthy(node):
                 continue
             code = node.proc.poll()
             try:
@@ -198,7 +198,8 @@ class Supercluster(object):
         return "\n".join(lines)
 
     @staticmethod
-    def _healthy(node):
+    def healthy(node):
+        """/healthz of one node answers ok (False while it is down, starting or unhealthy)."""
         try:
             if node.proc.poll() is not None:
                 return False
